@@ -1,0 +1,180 @@
+// Package blockmap tells where each byte range of a UnixFS file lives in the local blockstore,
+// so that a reader can take cached bytes straight from the block files.
+package blockmap
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	blockstore "github.com/ipfs/boxo/blockstore"
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	unixfspb "github.com/ipfs/boxo/ipld/unixfs/pb"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// Span is a run of a file's bytes held in one block, or a subtree not stored locally.
+type Span struct {
+	Offset     uint64 // offset of the run in the file
+	Length     uint64 // length of the run
+	Cid        string // block (or subtree root) holding the run
+	Local      bool   // whether the bytes are in the local blockstore
+	File       string `json:",omitempty"` // block file holding the run, when Local and stored as a file
+	FileOffset uint64 `json:",omitempty"` // offset of the run inside File
+}
+
+// Map describes one UnixFS node: its type and size and, for a file, its spans in order.
+type Map struct {
+	Cid   string
+	Type  string // "file", "directory" or "symlink"
+	Size  uint64
+	Spans []Span `json:",omitempty"`
+}
+
+// prefixLen is how much of a block is read to find where a leaf's data starts.
+const prefixLen = 64
+
+// Builder maps files using a local blockstore; it never fetches blocks from the network.
+type Builder struct {
+	Blocks  blockstore.Blockstore
+	Locator *Locator
+}
+
+// Build maps the UnixFS node nd, whose block is already at hand.
+func (b *Builder) Build(ctx context.Context, nd ipld.Node) (*Map, error) {
+	c := nd.Cid()
+	switch n := nd.(type) {
+	case *dag.RawNode:
+		size := uint64(len(n.RawData()))
+		return &Map{Cid: c.String(), Type: "file", Size: size, Spans: []Span{b.rawSpan(c, 0, size)}}, nil
+	case *dag.ProtoNode:
+		fsn, err := unixfs.FSNodeFromBytes(n.Data())
+		if err != nil {
+			return nil, fmt.Errorf("%s is not a UnixFS node: %w", c, err)
+		}
+		switch fsn.Type() {
+		case unixfspb.Data_Directory, unixfspb.Data_HAMTShard:
+			return &Map{Cid: c.String(), Type: "directory"}, nil
+		case unixfspb.Data_Symlink:
+			return &Map{Cid: c.String(), Type: "symlink", Size: uint64(len(fsn.Data()))}, nil
+		case unixfspb.Data_File, unixfspb.Data_Raw:
+			m := &Map{Cid: c.String(), Type: "file", Size: fsn.FileSize()}
+			if _, err := b.walk(ctx, n, fsn, 0, &m.Spans); err != nil {
+				return nil, err
+			}
+			return m, nil
+		default:
+			return nil, fmt.Errorf("%s: unsupported UnixFS type %s", c, fsn.Type())
+		}
+	default:
+		return nil, fmt.Errorf("%s is not a UnixFS file (codec 0x%x)", c, c.Prefix().Codec)
+	}
+}
+
+// walk appends the spans of a file node that starts at offset and returns its end.
+func (b *Builder) walk(ctx context.Context, n *dag.ProtoNode, fsn *unixfs.FSNode, offset uint64, out *[]Span) (uint64, error) {
+	if data := fsn.Data(); len(data) > 0 {
+		span := Span{Offset: offset, Length: uint64(len(data)), Cid: n.Cid().String(), Local: true}
+		if off, _, err := dataSpan(n.RawData()); err == nil && !isIdentity(n.Cid()) {
+			if file := b.Locator.File(n.Cid()); file != "" {
+				span.File, span.FileOffset = file, uint64(off)
+			}
+		}
+		*out = append(*out, span)
+		offset += span.Length
+	}
+	links := n.Links()
+	if len(links) != fsn.NumChildren() {
+		return 0, fmt.Errorf("%s: %d links but %d block sizes", n.Cid(), len(links), fsn.NumChildren())
+	}
+	for i, link := range links {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		size := fsn.BlockSize(i)
+		if err := b.child(ctx, link.Cid, offset, size, out); err != nil {
+			return 0, err
+		}
+		offset += size
+	}
+	return offset, nil
+}
+
+// child appends the spans of the subtree c, which covers size bytes from offset.
+func (b *Builder) child(ctx context.Context, c cid.Cid, offset, size uint64, out *[]Span) error {
+	has, err := b.Blocks.Has(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !has {
+		*out = append(*out, Span{Offset: offset, Length: size, Cid: c.String()})
+		return nil
+	}
+	if c.Prefix().Codec == cid.Raw {
+		*out = append(*out, b.rawSpan(c, offset, size))
+		return nil
+	}
+	if c.Prefix().Codec != cid.DagProtobuf {
+		return fmt.Errorf("%s: unsupported codec 0x%x inside a UnixFS file", c, c.Prefix().Codec)
+	}
+	// Most children are leaves: their prefix says where the bytes are without reading them all.
+	if file := b.Locator.File(c); file != "" && !isIdentity(c) {
+		if off, n, ok := leafFromPrefix(file); ok && uint64(n) == size {
+			*out = append(*out, Span{Offset: offset, Length: size, Cid: c.String(), Local: true, File: file, FileOffset: uint64(off)})
+			return nil
+		}
+	}
+	blk, err := b.Blocks.Get(ctx, c)
+	if err != nil {
+		return err
+	}
+	pn, err := dag.DecodeProtobuf(blk.RawData())
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	fsn, err := unixfs.FSNodeFromBytes(pn.Data())
+	if err != nil {
+		return fmt.Errorf("%s: %w", c, err)
+	}
+	end, err := b.walk(ctx, pn, fsn, offset, out)
+	if err != nil {
+		return err
+	}
+	if end-offset != size {
+		return fmt.Errorf("%s: holds %d bytes, its parent says %d", c, end-offset, size)
+	}
+	return nil
+}
+
+func (b *Builder) rawSpan(c cid.Cid, offset, size uint64) Span {
+	s := Span{Offset: offset, Length: size, Cid: c.String(), Local: true}
+	if !isIdentity(c) {
+		s.File = b.Locator.File(c)
+	}
+	return s
+}
+
+// leafFromPrefix reads the start of a block file and, when the block is a leaf whose data
+// field comes first, returns where its bytes start and how many there are.
+func leafFromPrefix(file string) (offset, length int, ok bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	buf := make([]byte, prefixLen)
+	n, _ := f.ReadAt(buf, 0)
+	if n == 0 || buf[0] != 0x0a { // a block with links starts with field 2
+		return 0, 0, false
+	}
+	off, l, err := dataSpan(buf[:n])
+	if err != nil {
+		return 0, 0, false
+	}
+	return off, l, true
+}
+
+func isIdentity(c cid.Cid) bool { return c.Prefix().MhType == mh.IDENTITY }

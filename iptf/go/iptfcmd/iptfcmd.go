@@ -1,0 +1,151 @@
+// Package iptfcmd holds IPTF's own commands in the node's RPC API, under /api/v0/iptf/.
+package iptfcmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ipfs/boxo/mfs"
+	"github.com/ipfs/boxo/path"
+	cmds "github.com/ipfs/go-ipfs-cmds"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/ipfs/kubo/core/commands/cmdenv"
+
+	"iptf.io/node/blockmap"
+	"iptf.io/node/lifecycle"
+)
+
+// Root is the `iptf` command group.
+var Root = &cmds.Command{
+	Helptext: cmds.HelpText{
+		Tagline: "IPTF's own node commands.",
+	},
+	Subcommands: map[string]*cmds.Command{
+		"blockmap": blockmapCmd,
+		"status":   statusCmd,
+	},
+}
+
+// jsonText prints a command's result as indented JSON on the terminal too.
+func jsonText[T any]() cmds.EncoderMap {
+	return cmds.EncoderMap{
+		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, v *T) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(v)
+		}),
+	}
+}
+
+const mfsOption = "mfs"
+
+var blockmapCmd = &cmds.Command{
+	Helptext: cmds.HelpText{
+		Tagline: "Show where a file's bytes live in the local blockstore.",
+		ShortDescription: `
+Resolves an /ipfs/ or /ipns/ path (or, with --mfs, a path in the node's MFS) and lists the
+file's byte ranges: for each, the block holding it, whether that block is stored locally and,
+when it is, the block file and the offset of the bytes inside it. Blocks that are not stored
+locally are not fetched; their whole subtree is listed as one range.
+`,
+	},
+	Arguments: []cmds.Argument{
+		cmds.StringArg("path", true, false, "Path to a file: /ipfs/<cid>[/...], /ipns/<name>[/...] or an MFS path with --mfs."),
+	},
+	Options: []cmds.Option{
+		cmds.BoolOption(mfsOption, "Treat the path as a path in the node's MFS."),
+	},
+	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
+		node, err := cmdenv.GetNode(env)
+		if err != nil {
+			return err
+		}
+		var nd ipld.Node
+		arg := req.Arguments[0]
+		if useMFS, _ := req.Options[mfsOption].(bool); useMFS {
+			if !strings.HasPrefix(arg, "/") {
+				return cmds.Errorf(cmds.ErrClient, "MFS path must start with /: %q", arg)
+			}
+			fsn, err := mfs.Lookup(node.FilesRoot, arg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", arg, err)
+			}
+			if nd, err = fsn.GetNode(); err != nil {
+				return err
+			}
+		} else {
+			api, err := cmdenv.GetApi(env, req)
+			if err != nil {
+				return err
+			}
+			p, err := path.NewPath(arg)
+			if err != nil {
+				return cmds.Errorf(cmds.ErrClient, "%s", err)
+			}
+			if nd, err = api.ResolveNode(req.Context, p); err != nil {
+				return err
+			}
+		}
+		cfgRoot, err := cmdenv.GetConfigRoot(env)
+		if err != nil {
+			return err
+		}
+		b := &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(cfgRoot)}
+		m, err := b.Build(req.Context, nd)
+		if err != nil {
+			return err
+		}
+		return cmds.EmitOnce(res, m)
+	},
+	Type:     blockmap.Map{},
+	Encoders: jsonText[blockmap.Map](),
+}
+
+// Status describes the running node.
+type Status struct {
+	Repo        string
+	Pid         int
+	ID          string
+	Online      bool
+	OnDemand    bool   // started on demand, so it stops when idle
+	IdleTimeout string // idle time after which an on-demand node stops
+	IdleFor     string // time since the last command
+}
+
+// StatusCmd reports on the node without counting as activity.
+var StatusCmd = statusCmd
+
+var statusCmd = &cmds.Command{
+	Helptext: cmds.HelpText{
+		Tagline: "Show the running IPTF node: repo, process, identity and idle state.",
+	},
+	NoLocal: true,
+	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
+		node, err := cmdenv.GetNode(env)
+		if err != nil {
+			return err
+		}
+		cfgRoot, err := cmdenv.GetConfigRoot(env)
+		if err != nil {
+			return err
+		}
+		s := &Status{
+			Repo:     cfgRoot,
+			Pid:      os.Getpid(),
+			ID:       node.Identity.String(),
+			Online:   node.IsOnline,
+			OnDemand: lifecycle.StartedOnDemand(),
+			IdleFor:  lifecycle.Global.IdleFor().Round(time.Millisecond).String(),
+		}
+		if s.OnDemand {
+			s.IdleTimeout = lifecycle.IdleTimeout().String()
+		}
+		return cmds.EmitOnce(res, s)
+	},
+	Type:     Status{},
+	Encoders: jsonText[Status](),
+}

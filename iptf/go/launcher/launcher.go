@@ -1,0 +1,175 @@
+// Package launcher is iptf-node's entry point: it gives kubo IPTF's repo location and
+// defaults, adds IPTF's commands and plugins, starts a node on demand for commands that need
+// one, and hands the command line to kubo.
+package launcher
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/ipfs/kubo/cmd/ipfs/kubo"
+	corecmds "github.com/ipfs/kubo/core/commands"
+	"github.com/ipfs/kubo/plugin/loader"
+
+	"iptf.io/node/defaults"
+	"iptf.io/node/iptfcmd"
+	"iptf.io/node/lifecycle"
+	"iptf.io/node/repodir"
+)
+
+// Environment variables read by the launcher.
+const (
+	EnvOffline   = "IPTF_OFFLINE"   // "1": nodes started here never dial out
+	EnvAutostart = "IPTF_AUTOSTART" // "0": never start a node on demand
+)
+
+func init() {
+	corecmds.Root.Subcommands["iptf"] = iptfcmd.Root
+	kubo.Root.Subcommands["iptf"] = iptfcmd.Root
+	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
+	loader.Preload(lifecycle.Plugins...)
+}
+
+// localOnly lists commands that never start a node: they work on the repo's files directly.
+var localOnly = map[string]bool{"config": true, "shutdown": true}
+
+// Main runs iptf-node with the given arguments (without the program name) and returns
+// the exit code.
+func Main(args []string) int {
+	if len(args) > 0 && args[0] == "serve" {
+		args = append([]string{"daemon"}, args[1:]...)
+	}
+	inv := parseInvocation(kubo.Root, args)
+
+	repo, err := repoPath(inv)
+	if err != nil {
+		return fail(err)
+	}
+	os.Setenv("IPFS_PATH", repo)
+	os.Setenv("IPFS_TELEMETRY", "off")
+
+	switch {
+	case inv.has("help") || inv.has("h") || inv.command == nil:
+	case inv.first() == "init":
+		code := runKubo(args)
+		if code == 0 {
+			if err := defaults.Apply(repo); err != nil {
+				return fail(err)
+			}
+		}
+		return code
+	case inv.first() == "daemon":
+		if err := ensureInitialized(repo); err != nil {
+			return fail(err)
+		}
+		lifecycle.ClearStaleSocket(repo)
+		if offline() && !inv.has("offline") {
+			args = append(args, "--offline")
+		}
+	case needsNode(inv):
+		if err := ensureInitialized(repo); err != nil {
+			return fail(err)
+		}
+		if err := ensureNode(repo); err != nil {
+			return fail(err)
+		}
+	case usesRepo(inv):
+		if err := ensureInitialized(repo); err != nil {
+			return fail(err)
+		}
+	}
+	return runKubo(args)
+}
+
+func runKubo(args []string) int {
+	os.Args = append([]string{"ipfs"}, args...)
+	return kubo.Start(kubo.BuildDefaultEnv)
+}
+
+func fail(err error) int {
+	fmt.Fprintf(os.Stderr, "Error: %s\n", err)
+	return 1
+}
+
+func offline() bool { return os.Getenv(EnvOffline) == "1" }
+
+// repoPath is --repo-dir when given, else IPTF's repo location.
+func repoPath(inv invocation) (string, error) {
+	if p := inv.options[corecmds.RepoDirOption]; p != "" {
+		os.Setenv(repodir.EnvPath, p)
+	}
+	return repodir.Resolve()
+}
+
+// usesRepo reports whether the command reads or writes the repo.
+func usesRepo(inv invocation) bool {
+	doesNotUseRepo, ok := corecmds.GetDoesNotUseRepo(inv.command.Extra)
+	return !(ok && doesNotUseRepo)
+}
+
+// needsNode reports whether the command should run on a node, starting one if none runs.
+func needsNode(inv invocation) bool {
+	switch {
+	case !usesRepo(inv), inv.command.NoRemote, localOnly[inv.first()]:
+		return false
+	case inv.has(corecmds.ApiOption), inv.has("offline"):
+		return false
+	case os.Getenv(EnvAutostart) == "0":
+		return false
+	}
+	return true
+}
+
+// ensureInitialized creates the repo with IPTF's defaults on first use.
+func ensureInitialized(repo string) error {
+	if repodir.Initialized(repo) {
+		return nil
+	}
+	if err := repodir.CheckSocketPath(repo); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(repo, 0o700); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	unlock, err := lifecycle.LockStart(repo)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if repodir.Initialized(repo) {
+		return nil
+	}
+	cmd := exec.Command(self, "init")
+	cmd.Stdout = io.Discard
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("initializing the IPTF repo at %s: %s", repo, strings.TrimPrefix(strings.TrimSpace(stderr.String()), "Error: "))
+	}
+	return nil
+}
+
+func ensureNode(repo string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	timeout := 60 * time.Second
+	if s := os.Getenv(lifecycle.EnvStartTimeout); s != "" {
+		if timeout, err = lifecycle.ParseTimeout(s); err != nil {
+			return err
+		}
+	}
+	_, err = lifecycle.EnsureRunning(lifecycle.StartOptions{
+		Repo: repo, Executable: self, Offline: offline(), Timeout: timeout,
+	})
+	return err
+}

@@ -1,0 +1,75 @@
+// Package lifecycle starts the node on demand, tracks its use and stops it when it has been idle.
+package lifecycle
+
+import (
+	"sync"
+	"time"
+
+	cmds "github.com/ipfs/go-ipfs-cmds"
+)
+
+// Activity records when the node last served a command and how many are in flight.
+type Activity struct {
+	mu       sync.Mutex
+	inFlight int
+	last     time.Time
+}
+
+// NewActivity returns a tracker whose last activity is now.
+func NewActivity() *Activity { return &Activity{last: time.Now()} }
+
+// Begin marks the start of a command.
+func (a *Activity) Begin() {
+	a.mu.Lock()
+	a.inFlight++
+	a.last = time.Now()
+	a.mu.Unlock()
+}
+
+// End marks the end of a command.
+func (a *Activity) End() {
+	a.mu.Lock()
+	a.inFlight--
+	a.last = time.Now()
+	a.mu.Unlock()
+}
+
+// IdleFor is how long no command has been running; zero while one is.
+func (a *Activity) IdleFor() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inFlight > 0 {
+		return 0
+	}
+	return time.Since(a.last)
+}
+
+// Track wraps every command under root so that running it counts as activity, except the
+// commands in quiet (status queries, which must not keep an idle node alive).
+func (a *Activity) Track(root *cmds.Command, quiet ...*cmds.Command) {
+	seen := map[*cmds.Command]bool{}
+	for _, q := range quiet {
+		seen[q] = true
+	}
+	a.track(root, seen)
+}
+
+func (a *Activity) track(c *cmds.Command, seen map[*cmds.Command]bool) {
+	if c == nil || seen[c] {
+		return
+	}
+	seen[c] = true
+	if run := c.Run; run != nil {
+		c.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
+			a.Begin()
+			defer a.End()
+			return run(req, re, env)
+		}
+	}
+	for _, sub := range c.Subcommands {
+		a.track(sub, seen)
+	}
+}
+
+// Global is the activity of this process's node.
+var Global = NewActivity()
