@@ -1,0 +1,56 @@
+"""The `iptf` command: IPTF's own commands, and every kubo command through the bundled node."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from ._binary import node_binary
+from .errors import IptfError
+
+TAGLINE = "iptf - TensorFlow's IPFS node: content-addressed datasets, models and logs."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `iptf` console script."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if not args or args in (["--help"], ["-h"], ["help"]):
+            return _help()
+        from .commands import load
+
+        own = load().get(args[0])
+        if own is not None:
+            return own.run(args[1:])
+        binary = node_binary()
+        os.execv(binary, [binary, *args])
+    except IptfError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0  # not reached: execv replaced the process
+
+
+def _help() -> int:
+    """Print kubo's command list under IPTF's name, then IPTF's own commands."""
+    from .commands import load
+
+    proc = subprocess.run([node_binary(), "--help"], capture_output=True, text=True, check=False)
+    text = re.sub(r"(?<![/\w])ipfs(?= )", "iptf", proc.stdout)
+    text = re.sub(r"^  iptf +- .*$", "  " + TAGLINE, text, count=1, flags=re.M)
+    print(text.rstrip())
+    print("\nIPTF COMMANDS")
+    for cmd in sorted(load().values(), key=lambda c: c.name):
+        print(f"  {cmd.name:<12} {cmd.summary}")
+    print("\n  Every other command is kubo's, run by IPTF's node (`iptf <command> --help`).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

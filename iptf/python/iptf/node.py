@@ -1,0 +1,97 @@
+"""Find or start the repo's node, and talk to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from ._binary import node_binary
+from .errors import IptfError, NodeUnavailable, from_node_message
+from .rpc import RpcClient
+
+
+@dataclass(frozen=True)
+class Node:
+    """A running IPTF node: its repo, process, identity and RPC client."""
+
+    repo: Path
+    pid: int
+    peer_id: str
+    online: bool
+    on_demand: bool
+    api_socket: str
+
+    @property
+    def rpc(self) -> RpcClient:
+        return RpcClient(self.api_socket, timeout=None)
+
+
+_lock = threading.Lock()
+_current: Node | None = None
+
+
+def run_node_command(args: Iterable[str], *, input: bytes | None = None, timeout: float | None = None) -> bytes:
+    """Run `iptf-node ARGS` (which starts a node on demand) and return its stdout."""
+    try:
+        proc = subprocess.run(
+            [node_binary(), *args], input=input, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise NodeUnavailable(f"`iptf {' '.join(args)}` did not finish within {timeout}s") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise from_node_message(lines[-1] if lines else f"iptf-node exited with {proc.returncode}")
+    return proc.stdout
+
+
+def node(refresh: bool = False) -> Node:
+    """Return the repo's node, starting one in the background if none runs."""
+    global _current
+    with _lock:
+        if _current is None or refresh:
+            status = json.loads(run_node_command(["iptf", "status", "--enc=json"]))
+            repo = Path(status["Repo"])
+            _current = Node(
+                repo=repo,
+                pid=int(status["Pid"]),
+                peer_id=status["ID"],
+                online=bool(status["Online"]),
+                on_demand=bool(status["OnDemand"]),
+                api_socket=_api_socket(repo),
+            )
+        return _current
+
+
+def _api_socket(repo: Path) -> str:
+    addr = (repo / "api").read_text().strip()
+    if not addr.startswith("/unix/"):
+        raise IptfError(f"the node's API is at {addr}; IPTF's Python API needs a Unix socket")
+    return addr[len("/unix") :]
+
+
+def call(command: str, args: Iterable[str] = (), **options: Any) -> bytes:
+    """Run an RPC command on the node, restarting the node once if it has gone away."""
+    args = list(args)
+    try:
+        return node().rpc.call(command, args, **options)
+    except NodeUnavailable:
+        return node(refresh=True).rpc.call(command, args, **options)
+
+
+def shutdown() -> None:
+    """Stop the repo's node if one runs."""
+    global _current
+    with _lock:
+        _current = None
+    env = dict(os.environ, IPTF_AUTOSTART="0")
+    proc = subprocess.run([node_binary(), "shutdown"], capture_output=True, env=env, check=False)
+    if proc.returncode != 0 and b"not running" not in proc.stderr:
+        raise from_node_message(proc.stderr.decode(errors="replace").strip().splitlines()[-1])
+
+
+__all__ = ["Node", "node", "call", "shutdown", "run_node_command", "json"]
