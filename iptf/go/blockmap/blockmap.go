@@ -31,7 +31,7 @@ type Map struct {
 	Cid   string
 	Type  string // "file", "directory" or "symlink"
 	Size  uint64
-	Spans []Span `json:",omitempty"`
+	Spans []Span // a file's spans in order (empty for an empty file); null for other types
 }
 
 // prefixLen is how much of a block is read to find where a leaf's data starts.
@@ -61,7 +61,7 @@ func (b *Builder) Build(ctx context.Context, nd ipld.Node) (*Map, error) {
 		case unixfspb.Data_Symlink:
 			return &Map{Cid: c.String(), Type: "symlink", Size: uint64(len(fsn.Data()))}, nil
 		case unixfspb.Data_File, unixfspb.Data_Raw:
-			m := &Map{Cid: c.String(), Type: "file", Size: fsn.FileSize()}
+			m := &Map{Cid: c.String(), Type: "file", Size: fsn.FileSize(), Spans: []Span{}}
 			if _, err := b.walk(ctx, n, fsn, 0, &m.Spans); err != nil {
 				return nil, err
 			}

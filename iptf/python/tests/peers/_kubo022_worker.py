@@ -12,7 +12,8 @@ import ctypes
 import json
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _S = ctypes.c_char_p
 
@@ -54,13 +55,13 @@ class Worker:
 
     def create(self, repo: str) -> int:
         self.repo = repo.encode()
-        rc = self.lib.CreateRepo(self.repo)
+        rc: int = self.lib.CreateRepo(self.repo)
         if rc < 0:
             raise RuntimeError(f"CreateRepo failed with {rc}")
         return rc
 
     def run(self) -> int:
-        rc = self.lib.RunNode(self.repo)
+        rc: int = self.lib.RunNode(self.repo)
         if rc != 1:
             raise RuntimeError(f"RunNode failed with {rc} (see kubo.log)")
         return rc
@@ -79,19 +80,20 @@ class Worker:
         return cid
 
     def download(self, cid: str, dest: str) -> int:
-        rc = self.lib.Download(self.repo, cid.encode(), dest.encode())
+        rc: int = self.lib.Download(self.repo, cid.encode(), dest.encode())
         if rc != 0:
             raise RuntimeError(f"Download of {cid} failed with {rc} (see kubo.log)")
         return rc
 
     def connect(self, maddr: str) -> int:
-        rc = self.lib.ConnectToPeer(self.repo, maddr.encode())
+        rc: int = self.lib.ConnectToPeer(self.repo, maddr.encode())
         if rc != 0:
             raise RuntimeError(f"ConnectToPeer {maddr} failed with {rc} (see kubo.log)")
         return rc
 
     def cleanup(self) -> int:
-        return self.lib.CleanupNode(self.repo)
+        rc: int = self.lib.CleanupNode(self.repo)
+        return rc
 
 
 def main() -> None:
@@ -117,7 +119,7 @@ def main() -> None:
                 proto.write(json.dumps({"result": None}) + "\n")
                 break
             answer: dict[str, Any] = {"result": ops[op](**req)}
-        except Exception as exc:  # every failure becomes a one-line error
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line error
             msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")
             answer = {"error": msg}
         proto.write(json.dumps(answer) + "\n")

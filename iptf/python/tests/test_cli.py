@@ -1,0 +1,56 @@
+"""The `iptf` command surface: help, errors, exit codes, start-up cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from helpers import IPTF, IptfRepo
+
+
+def test_help_lists_kubo_and_iptf_commands(repo: IptfRepo) -> None:
+    out = repo.out("--help")
+    for kubo_command in ("add", "cat", "get", "pin", "dag", "files", "name", "key", "swarm", "daemon"):
+        assert f"\n  {kubo_command} " in out or f"\n    {kubo_command} " in out, kubo_command
+    assert "IPTF COMMANDS" in out and "status" in out.split("IPTF COMMANDS")[1]
+    assert "iptf <subcmd> --help" in out
+
+
+def test_bad_command_is_one_line_error_with_nonzero_exit(repo: IptfRepo) -> None:
+    proc = repo.run("cat", "not-a-cid", check=False)
+    assert proc.returncode == 1
+    err = proc.stderr.decode().strip()
+    assert err.startswith("Error:") and "Traceback" not in err
+    assert len(err.splitlines()) <= 2  # kubo adds a usage hint on some errors
+
+
+def test_missing_file_exit_code_and_message(repo: IptfRepo, tmp_path) -> None:
+    proc = repo.run("add", str(tmp_path / "absent.bin"), check=False)
+    assert proc.returncode == 1
+    assert "absent.bin" in proc.stderr.decode() and "Traceback" not in proc.stderr.decode()
+
+
+def test_python_error_is_one_line(tmp_path) -> None:
+    env = {"IPTF_NODE_BINARY": str(tmp_path / "missing"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([*IPTF, "version"], capture_output=True, env=env, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().count("\n") == 1 and "Traceback" not in proc.stderr.decode()
+
+
+def test_cli_does_not_import_tensorflow() -> None:
+    code = "import sys, iptf, iptf.cli, iptf.commands; iptf.commands.load(); print('tensorflow' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_kubo_exit_codes_and_output_pass_through(repo: IptfRepo) -> None:
+    assert repo.out("version").startswith("ipfs version 0.43")
+    proc = repo.run("pin", "ls", "--type=bogus", check=False)
+    assert proc.returncode != 0
+
+
+def test_config_profile_apply_unixfs_v1_2025(repo: IptfRepo, tmp_path) -> None:
+    repo.run("config", "profile", "apply", "unixfs-v1-2025")
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"hello world")
+    # unixfs-v1-2025: CIDv1 with raw leaves, so a one-chunk file is a single raw block.
+    assert repo.out("add", "-Q", str(f)) == "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
