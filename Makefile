@@ -43,6 +43,7 @@ test: venv
 	$(VPY) -m pytest -q
 
 bench: venv
+	mkdir -p perf/results
 	$(VPY) -m pytest -q perf --benchmark-only --benchmark-json=perf/results/latest.json -p no:cacheprovider
 
 clean:
