@@ -30,6 +30,8 @@ const (
 func init() {
 	corecmds.Root.Subcommands["iptf"] = iptfcmd.Root
 	kubo.Root.Subcommands["iptf"] = iptfcmd.Root
+	corecmds.Root.Subcommands["reflog"] = iptfcmd.Reflog
+	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	loader.Preload(lifecycle.Plugins...)
 }

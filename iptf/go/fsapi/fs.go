@@ -1,0 +1,563 @@
+package fsapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	gopath "path"
+	"path/filepath"
+	"strings"
+
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	unixfspb "github.com/ipfs/boxo/ipld/unixfs/pb"
+	"github.com/ipfs/boxo/mfs"
+	"github.com/ipfs/boxo/path"
+	cmds "github.com/ipfs/go-ipfs-cmds"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/ipfs/kubo/core"
+	coreiface "github.com/ipfs/kubo/core/coreiface"
+	"github.com/ipfs/kubo/core/coreiface/options"
+
+	"iptf.io/node/blockmap"
+	"iptf.io/node/reflog"
+	"iptf.io/node/uri"
+)
+
+// FS serves the plugin's filesystem calls from one node.
+type FS struct {
+	Node   *core.IpfsNode
+	API    coreiface.CoreAPI
+	Env    cmds.Environment // for running kubo's own commands (add)
+	Blocks *blockmap.Builder
+	Reflog *reflog.Log
+}
+
+// Caller identifies the process an operation is done for, for the reflog.
+type Caller struct {
+	Pid     int
+	Program string
+}
+
+// Stat describes a file or directory.
+type Stat struct {
+	Uri  string
+	Type string // "file" or "directory"
+	Size uint64
+	Cid  string
+}
+
+// Entry is one name in a directory listing.
+type Entry struct {
+	Name string
+	Type string
+	Size uint64
+}
+
+// Opened is an open file: where its bytes are, or (Inline) the bytes themselves.
+type Opened struct {
+	blockmap.Map
+	Inline *string `json:",omitempty"`
+}
+
+// Written is the result of a write: the CID of what now stands at the path.
+type Written struct {
+	Uri  string
+	Cid  string
+	Size uint64
+	Name string `json:",omitempty"` // the IPNS path, for a publish
+}
+
+const (
+	typeFile = "file"
+	typeDir  = "directory"
+)
+
+func parse(raw string) (uri.URI, error) {
+	u, err := uri.Parse(raw)
+	return u, classify(raw, err)
+}
+
+// node returns the IPLD node behind a content or repo URI.
+func (fs *FS) node(ctx context.Context, u uri.URI) (ipld.Node, error) {
+	switch u.Namespace {
+	case uri.IPFS, uri.IPNS:
+		p, err := path.NewPath(u.Path)
+		if err != nil {
+			return nil, errorf(InvalidArgument, u.Raw, "%s", err)
+		}
+		nd, err := fs.API.ResolveNode(ctx, p)
+		return nd, classify(u.Raw, err)
+	default:
+		fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+		if err != nil {
+			return nil, classify(u.Raw, err)
+		}
+		nd, err := fsn.GetNode()
+		return nd, classify(u.Raw, err)
+	}
+}
+
+// describe gives a node's type and size.
+func describe(raw string, nd ipld.Node) (string, uint64, error) {
+	switch n := nd.(type) {
+	case *dag.RawNode:
+		return typeFile, uint64(len(n.RawData())), nil
+	case *dag.ProtoNode:
+		fsn, err := unixfs.FSNodeFromBytes(n.Data())
+		if err != nil {
+			return "", 0, errorf(InvalidArgument, raw, "not a UnixFS node")
+		}
+		switch fsn.Type() {
+		case unixfspb.Data_Directory, unixfspb.Data_HAMTShard:
+			return typeDir, 0, nil
+		case unixfspb.Data_Symlink:
+			return typeFile, uint64(len(fsn.Data())), nil
+		default:
+			return typeFile, fsn.FileSize(), nil
+		}
+	}
+	return "", 0, errorf(InvalidArgument, raw, "not a UnixFS node (codec 0x%x)", nd.Cid().Prefix().Codec)
+}
+
+// Stat describes the file or directory at raw.
+func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Meta {
+		text, err := fs.metaJSON(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		return &Stat{Uri: u.String(), Type: typeFile, Size: uint64(len(text))}, nil
+	}
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	typ, size, err := describe(u.Raw, nd)
+	if err != nil {
+		return nil, err
+	}
+	return &Stat{Uri: u.String(), Type: typ, Size: size, Cid: nd.Cid().String()}, nil
+}
+
+// List names the entries of the directory at raw.
+func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.IPFS || u.Namespace == uri.IPNS {
+		return fs.listContent(ctx, u)
+	}
+	fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	dir, ok := fsn.(*mfs.Directory)
+	if !ok {
+		return nil, errorf(FailedPrecondition, u.Raw, "not a directory")
+	}
+	listing, err := dir.List(ctx)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	out := make([]Entry, 0, len(listing))
+	for _, l := range listing {
+		e := Entry{Name: l.Name, Type: typeFile, Size: uint64(l.Size)}
+		if mfs.NodeType(l.Type) == mfs.TDir {
+			e.Type, e.Size = typeDir, 0
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if typ, _, err := describe(u.Raw, nd); err != nil {
+		return nil, err
+	} else if typ != typeDir {
+		return nil, errorf(FailedPrecondition, u.Raw, "not a directory")
+	}
+	ch := make(chan coreiface.DirEntry)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- fs.API.Unixfs().Ls(ctx, path.FromCid(nd.Cid()), ch, options.Unixfs.ResolveChildren(true))
+	}()
+	var out []Entry
+	for e := range ch {
+		entry := Entry{Name: e.Name, Type: typeFile, Size: e.Size}
+		if e.Type == coreiface.TDirectory {
+			entry.Type, entry.Size = typeDir, 0
+		}
+		out = append(out, entry)
+	}
+	if err := <-errc; err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	return out, nil
+}
+
+// Open maps the file at raw for reading and records the read in the reflog.
+func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Meta {
+		text, err := fs.metaJSON(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		s := string(text)
+		return &Opened{Map: blockmap.Map{Type: typeFile, Size: uint64(len(text)), Spans: []blockmap.Span{}}, Inline: &s}, nil
+	}
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fs.Blocks.Build(ctx, nd)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	if m.Type == typeDir {
+		return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
+	}
+	fs.record(reflog.Read, u, m.Cid, m.Size, who)
+	return &Opened{Map: *m}, nil
+}
+
+func (fs *FS) record(op reflog.Op, u uri.URI, c string, size uint64, who Caller) {
+	if fs.Reflog == nil {
+		return
+	}
+	err := fs.Reflog.Record(reflog.Entry{Op: op, Path: u.String(), Cid: c, Size: size, Pid: who.Pid, Program: who.Program})
+	if err != nil {
+		log.Errorf("reflog: %s", err)
+	}
+}
+
+func writable(u uri.URI) error {
+	if !u.Writable() {
+		return errorf(PermissionDenied, u.Raw, "read-only: content under iptf://%s/ never changes", u.Namespace)
+	}
+	return nil
+}
+
+// parentDir returns the directory that holds u and u's name in it.
+func (fs *FS) parentDir(u uri.URI) (*mfs.Directory, string, error) {
+	if u.Path == "/" {
+		return nil, "", errorf(FailedPrecondition, u.Raw, "is the root directory")
+	}
+	dirPath, name := gopath.Split(u.Path)
+	fsn, err := mfs.Lookup(fs.Node.FilesRoot, dirPath)
+	if err != nil {
+		return nil, "", errorf(NotFound, u.Raw, "parent directory does not exist")
+	}
+	dir, ok := fsn.(*mfs.Directory)
+	if !ok {
+		return nil, "", errorf(FailedPrecondition, u.Raw, "parent is not a directory")
+	}
+	return dir, name, nil
+}
+
+// place puts nd at the repo path of u, replacing a file there, and persists the tree.
+func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
+	dir, name, err := fs.parentDir(u)
+	if err != nil {
+		return err
+	}
+	if old, err := dir.Child(name); err == nil {
+		if old.Type() == mfs.TDir {
+			return errorf(FailedPrecondition, u.Raw, "is a directory")
+		}
+		if err := dir.Unlink(name); err != nil {
+			return classify(u.Raw, err)
+		}
+	}
+	if err := dir.AddChild(name, nd); err != nil {
+		return classify(u.Raw, err)
+	}
+	_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(u.Path))
+	return classify(u.Raw, err)
+}
+
+// Write imports the local file at staged (written by the plugin) and puts it at raw. For a
+// meta URI the file holds a command instead, e.g. {"command": "publish"}.
+func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Written, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := writable(u); err != nil {
+		return nil, err
+	}
+	if !filepath.IsAbs(staged) {
+		return nil, errorf(InvalidArgument, u.Raw, "staged file must be an absolute path, not %q", staged)
+	}
+	if u.Namespace == uri.Meta {
+		return fs.metaCommand(ctx, u, staged)
+	}
+	if _, _, err := fs.parentDir(u); err != nil {
+		return nil, err
+	}
+	unlock := fs.Node.Blockstore.PinLock(ctx) // keep GC off the new blocks until they are linked
+	defer unlock.Unlock(ctx)
+	c, err := importWithAdd(ctx, fs.Env, staged)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	nd, err := fs.Node.DAG.Get(ctx, c)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	if err := fs.place(ctx, u, nd); err != nil {
+		return nil, err
+	}
+	_, size, _ := describe(u.Raw, nd)
+	fs.record(reflog.Write, u, c.String(), size, who)
+	return &Written{Uri: u.String(), Cid: c.String(), Size: size}, nil
+}
+
+// Mkdir creates a directory; with parents, missing parents too and an existing directory is fine.
+func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
+	u, err := parse(raw)
+	if err != nil {
+		return err
+	}
+	if err := writable(u); err != nil {
+		return err
+	}
+	if u.Namespace == uri.Meta {
+		return errorf(PermissionDenied, u.Raw, "iptf://meta/ holds no directories of its own")
+	}
+	if fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err == nil {
+		if fsn.Type() == mfs.TDir && parents {
+			return nil
+		}
+		return errorf(AlreadyExists, u.Raw, "already exists")
+	}
+	if !parents {
+		if _, _, err := fs.parentDir(u); err != nil {
+			return err
+		}
+	} else {
+		// Every existing ancestor must be a directory.
+		for p := gopath.Dir(u.Path); p != "/"; p = gopath.Dir(p) {
+			if fsn, err := mfs.Lookup(fs.Node.FilesRoot, p); err == nil && fsn.Type() != mfs.TDir {
+				return errorf(FailedPrecondition, u.Raw, "%s is a file", uri.Format(uri.Repo, p))
+			}
+		}
+	}
+	err = mfs.Mkdir(fs.Node.FilesRoot, u.Path, mfs.MkdirOpts{Mkparents: parents, Flush: true})
+	return classify(u.Raw, err)
+}
+
+// Removal kinds.
+const (
+	RemoveFile      = "file"
+	RemoveDir       = "dir"
+	RemoveRecursive = "recursive"
+)
+
+// Remove deletes a file, an empty directory, or a whole tree (kind).
+func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
+	u, err := parse(raw)
+	if err != nil {
+		return err
+	}
+	if err := writable(u); err != nil {
+		return err
+	}
+	if u.Namespace == uri.Meta {
+		return errorf(PermissionDenied, u.Raw, "remove the file under iptf://repo/root/ instead")
+	}
+	dir, name, err := fs.parentDir(u)
+	if err != nil {
+		return err
+	}
+	child, err := dir.Child(name)
+	if err != nil {
+		return errorf(NotFound, u.Raw, "no such file or directory")
+	}
+	switch kind {
+	case RemoveFile:
+		if child.Type() == mfs.TDir {
+			return errorf(FailedPrecondition, u.Raw, "is a directory")
+		}
+	case RemoveDir:
+		sub, ok := child.(*mfs.Directory)
+		if !ok {
+			return errorf(FailedPrecondition, u.Raw, "not a directory")
+		}
+		names, err := sub.ListNames(ctx)
+		if err != nil {
+			return classify(u.Raw, err)
+		}
+		if len(names) > 0 {
+			return errorf(FailedPrecondition, u.Raw, "directory not empty")
+		}
+	case RemoveRecursive:
+	default:
+		return errorf(InvalidArgument, u.Raw, "unknown removal kind %q", kind)
+	}
+	if err := dir.Unlink(name); err != nil {
+		return classify(u.Raw, err)
+	}
+	_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(u.Path))
+	return classify(u.Raw, err)
+}
+
+// Move renames src to dst inside the writable tree, replacing a file at dst.
+func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
+	src, err := parse(rawSrc)
+	if err != nil {
+		return err
+	}
+	dst, err := parse(rawDst)
+	if err != nil {
+		return err
+	}
+	for _, u := range []uri.URI{src, dst} {
+		if u.Namespace != uri.Repo {
+			return errorf(PermissionDenied, u.Raw, "only paths under iptf://repo/root/ can be renamed")
+		}
+	}
+	srcDir, srcName, err := fs.parentDir(src)
+	if err != nil {
+		return err
+	}
+	node, err := srcDir.Child(srcName)
+	if err != nil {
+		return errorf(NotFound, src.Raw, "no such file or directory")
+	}
+	if src.Path == dst.Path {
+		return nil
+	}
+	if strings.HasPrefix(dst.Path+"/", src.Path+"/") {
+		return errorf(InvalidArgument, dst.Raw, "cannot move a directory into itself")
+	}
+	dstDir, dstName, err := fs.parentDir(dst)
+	if err != nil {
+		return err
+	}
+	if old, err := dstDir.Child(dstName); err == nil {
+		if old.Type() == mfs.TDir {
+			return errorf(FailedPrecondition, dst.Raw, "is a directory")
+		}
+		if node.Type() == mfs.TDir {
+			return errorf(FailedPrecondition, dst.Raw, "is a file; cannot replace it with a directory")
+		}
+	}
+	nd, err := node.GetNode()
+	if err != nil {
+		return classify(src.Raw, err)
+	}
+	if err := fs.place(ctx, dst, nd); err != nil {
+		return err
+	}
+	if err := srcDir.Unlink(srcName); err != nil {
+		return classify(src.Raw, err)
+	}
+	_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(src.Path))
+	return classify(src.Raw, err)
+}
+
+// Copy puts the file at src (any namespace) at dst in the writable tree, without moving bytes.
+func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Written, error) {
+	src, err := parse(rawSrc)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := parse(rawDst)
+	if err != nil {
+		return nil, err
+	}
+	if dst.Namespace != uri.Repo {
+		return nil, errorf(PermissionDenied, dst.Raw, "copies go under iptf://repo/root/")
+	}
+	if src.Namespace == uri.Meta {
+		return nil, errorf(InvalidArgument, src.Raw, "copy the file under iptf://repo/root/ instead")
+	}
+	nd, err := fs.node(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	typ, size, err := describe(src.Raw, nd)
+	if err != nil {
+		return nil, err
+	}
+	if typ != typeFile {
+		return nil, errorf(FailedPrecondition, src.Raw, "is a directory")
+	}
+	if err := fs.place(ctx, dst, nd); err != nil {
+		return nil, err
+	}
+	fs.record(reflog.Write, dst, nd.Cid().String(), size, who)
+	return &Written{Uri: dst.String(), Cid: nd.Cid().String(), Size: size}, nil
+}
+
+// meta describes a repo path: its CID now, and its path under the node's own IPNS name.
+type meta struct {
+	IpfsPath string
+	IpnsPath string
+}
+
+func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
+	fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	nd, err := fsn.GetNode()
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	ipns := uri.Scheme + "ipns/" + fs.Node.Identity.String()
+	if u.Path != "/" {
+		ipns += u.Path
+	}
+	return json.Marshal(meta{IpfsPath: uri.Scheme + "ipfs/" + nd.Cid().String(), IpnsPath: ipns})
+}
+
+// metaCommand runs a command written to a meta URI.
+func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged string) (*Written, error) {
+	body, err := readSmall(staged)
+	if err != nil {
+		return nil, errorf(InvalidArgument, u.Raw, "%s", err)
+	}
+	var cmd struct {
+		Command string `json:"command"`
+	}
+	if err := json.Unmarshal(body, &cmd); err != nil {
+		return nil, errorf(InvalidArgument, u.Raw, `write JSON such as {"command": "publish"}`)
+	}
+	if cmd.Command != "publish" {
+		return nil, errorf(InvalidArgument, u.Raw, "unknown command %q (known: publish)", cmd.Command)
+	}
+	root, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, "/")
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	name, err := fs.API.Name().Publish(ctx, path.FromCid(root.Cid()), options.Name.AllowOffline(true))
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	return &Written{Uri: u.String(), Cid: root.Cid().String(), Name: uri.Scheme + "ipns/" + name.String()}, nil
+}
+
+func readSmall(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 64*1024))
+}

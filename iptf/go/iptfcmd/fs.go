@@ -1,0 +1,162 @@
+package iptfcmd
+
+import (
+	"sync"
+
+	cmds "github.com/ipfs/go-ipfs-cmds"
+	"github.com/ipfs/kubo/core/commands/cmdenv"
+
+	"iptf.io/node/blockmap"
+	"iptf.io/node/fsapi"
+	"iptf.io/node/reflog"
+)
+
+// The filesystem commands the TensorFlow plugin calls. Errors read "<Code>: <uri>: <why>",
+// Code being a TensorFlow error class (see fsapi.Code).
+
+var (
+	reflogs   = map[string]*reflog.Log{}
+	reflogsMu sync.Mutex
+)
+
+// repoReflog returns the one Log this process keeps for a repo.
+func repoReflog(repo string) *reflog.Log {
+	reflogsMu.Lock()
+	defer reflogsMu.Unlock()
+	if reflogs[repo] == nil {
+		reflogs[repo] = reflog.Open(repo)
+	}
+	return reflogs[repo]
+}
+
+func filesystem(req *cmds.Request, env cmds.Environment) (*fsapi.FS, error) {
+	node, err := cmdenv.GetNode(env)
+	if err != nil {
+		return nil, err
+	}
+	api, err := cmdenv.GetApi(env, req)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := cmdenv.GetConfigRoot(env)
+	if err != nil {
+		return nil, err
+	}
+	return &fsapi.FS{
+		Node:   node,
+		API:    api,
+		Env:    env,
+		Blocks: &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
+		Reflog: repoReflog(repo),
+	}, nil
+}
+
+var callerOptions = []cmds.Option{
+	cmds.IntOption("pid", "Process the operation is done for (recorded in the reflog)."),
+	cmds.StringOption("program", "Program the operation is done for (recorded in the reflog)."),
+}
+
+func caller(req *cmds.Request) fsapi.Caller {
+	pid, _ := req.Options["pid"].(int)
+	program, _ := req.Options["program"].(string)
+	return fsapi.Caller{Pid: pid, Program: program}
+}
+
+func uriArg(name, desc string) cmds.Argument { return cmds.StringArg(name, true, false, desc) }
+
+// fsCommand builds a command whose Run gets the filesystem and emits one value.
+func fsCommand[T any](tagline string, args []cmds.Argument, opts []cmds.Option,
+	run func(req *cmds.Request, fs *fsapi.FS) (*T, error)) *cmds.Command {
+	return &cmds.Command{
+		Helptext:  cmds.HelpText{Tagline: tagline},
+		Arguments: args,
+		Options:   opts,
+		Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
+			fs, err := filesystem(req, env)
+			if err != nil {
+				return err
+			}
+			v, err := run(req, fs)
+			if err != nil {
+				return err
+			}
+			return cmds.EmitOnce(res, v)
+		},
+		Type:     *new(T),
+		Encoders: jsonText[T](),
+	}
+}
+
+// Listing is a directory's entries.
+type Listing struct{ Entries []fsapi.Entry }
+
+// Matches are the URIs a pattern matched.
+type Matches struct{ Matches []string }
+
+// Done is the empty result of a command that only changes things.
+type Done struct{}
+
+var fsCommands = map[string]*cmds.Command{
+	"stat": fsCommand("Describe the file or directory at an iptf:// URI.",
+		[]cmds.Argument{uriArg("uri", "iptf:// URI")}, nil,
+		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Stat, error) {
+			return fs.Stat(req.Context, req.Arguments[0])
+		}),
+	"ls": fsCommand("List the directory at an iptf:// URI.",
+		[]cmds.Argument{uriArg("uri", "iptf:// URI of a directory")}, nil,
+		func(req *cmds.Request, fs *fsapi.FS) (*Listing, error) {
+			entries, err := fs.List(req.Context, req.Arguments[0])
+			if entries == nil {
+				entries = []fsapi.Entry{}
+			}
+			return &Listing{Entries: entries}, err
+		}),
+	"open": fsCommand("Map a file for reading: where each byte range lives (recorded in the reflog).",
+		[]cmds.Argument{uriArg("uri", "iptf:// URI of a file")}, callerOptions,
+		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Opened, error) {
+			return fs.Open(req.Context, req.Arguments[0], caller(req))
+		}),
+	"write": fsCommand("Import a staged local file and put it at an iptf://repo/root/ URI.",
+		[]cmds.Argument{uriArg("uri", "iptf:// URI to write")},
+		append([]cmds.Option{cmds.StringOption("file", "Absolute path of the staged file to import.")}, callerOptions...),
+		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
+			staged, _ := req.Options["file"].(string)
+			return fs.Write(req.Context, req.Arguments[0], staged, caller(req))
+		}),
+	"mkdir": fsCommand("Create a directory under iptf://repo/root/.",
+		[]cmds.Argument{uriArg("uri", "iptf:// URI of the directory")},
+		[]cmds.Option{cmds.BoolOption("parents", "Create missing parents; an existing directory is no error.")},
+		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
+			parents, _ := req.Options["parents"].(bool)
+			return &Done{}, fs.Mkdir(req.Context, req.Arguments[0], parents)
+		}),
+	"rm": fsCommand("Remove a file, an empty directory or a tree under iptf://repo/root/.",
+		[]cmds.Argument{uriArg("uri", "iptf:// URI to remove")},
+		[]cmds.Option{cmds.StringOption("kind", "file, dir (empty) or recursive.").WithDefault(fsapi.RemoveFile)},
+		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
+			kind, _ := req.Options["kind"].(string)
+			return &Done{}, fs.Remove(req.Context, req.Arguments[0], kind)
+		}),
+	"mv": fsCommand("Rename within iptf://repo/root/, replacing a file at the destination.",
+		[]cmds.Argument{uriArg("source", "source URI"), uriArg("destination", "destination URI")}, nil,
+		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
+			return &Done{}, fs.Move(req.Context, req.Arguments[0], req.Arguments[1])
+		}),
+	"cp": fsCommand("Copy a file from any iptf:// URI into iptf://repo/root/ without moving bytes.",
+		[]cmds.Argument{uriArg("source", "source URI"), uriArg("destination", "destination URI")}, callerOptions,
+		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
+			return fs.Copy(req.Context, req.Arguments[0], req.Arguments[1], caller(req))
+		}),
+	"glob": fsCommand("List the iptf:// URIs matching a pattern (*, ?, [...] per path segment).",
+		[]cmds.Argument{uriArg("pattern", "iptf:// pattern")}, nil,
+		func(req *cmds.Request, fs *fsapi.FS) (*Matches, error) {
+			m, err := fs.Glob(req.Context, req.Arguments[0])
+			return &Matches{Matches: m}, err
+		}),
+}
+
+func init() {
+	for name, c := range fsCommands {
+		Root.Subcommands[name] = c
+	}
+}
