@@ -1,18 +1,22 @@
-# IPTF build: the Go node, the Python package (and later the TensorFlow plugin) in .venv/.
+# IPTF build: the Go node, the TensorFlow plugin and the Python package, installed in .venv/.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 NODE_BIN := iptf/python/iptf/bin/iptf-node
+PLUGIN := build/tensorflow-plugins/libiptf_fs.so
+CPP_TEST := build/file_system_test
 GO_SOURCES := $(shell find iptf/go -name '*.go') iptf/go/go.mod iptf/go/go.sum
+CPP_SOURCES := $(wildcard iptf/cpp/*.cc iptf/cpp/*.h iptf/cpp/build.sh iptf/cpp/Makefile)
+PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
-APT_PACKAGES :=
+APT_PACKAGES := nlohmann-json3-dev libgtest-dev
 
 .PHONY: venv demo test bench apt clean
 
 venv: $(VENV)/.installed
 
-# Debian packages the tests need, installed when missing and when run as root.
+# Debian packages the build and tests need, installed when missing (as root).
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -20,19 +24,29 @@ apt:
 	  else echo "missing Debian packages:$$missing (run make as root or install them)"; exit 1; fi; \
 	fi
 
-$(NODE_BIN): $(GO_SOURCES)
-	cd iptf/go && go build -trimpath -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
-
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml $(NODE_BIN) $(HELIA)/node_modules/.installed | $(VPY) apt
-	$(VPY) -m pip install -q -e '.[test]'
+# Build and test dependencies (TensorFlow among them), without the project itself.
+$(VENV)/.deps: pyproject.toml | $(VPY)
+	$(VPY) -m pip install -q --group dev
 	touch $@
+
+$(NODE_BIN): $(GO_SOURCES)
+	cd iptf/go && go build -trimpath -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
+
+$(PLUGIN) $(CPP_TEST) &: $(CPP_SOURCES) $(VENV)/.deps | apt
+	PYTHON=$(VPY) bash iptf/cpp/build.sh $(PLUGIN) $(CPP_TEST)
 
 $(HELIA)/node_modules/.installed: $(HELIA)/package.json $(HELIA)/package-lock.json
 	npm ci --prefix $(HELIA) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The project as users get it: a wheel with the node binary and the plugin.
+$(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/node_modules/.installed
+	$(VPY) -m pip install -q --no-deps --no-build-isolation --force-reinstall .
+	TF_CPP_MIN_LOG_LEVEL=3 $(VPY) -c "import tensorflow"  # a broken plugin would break this
 	touch $@
 
 demo: venv

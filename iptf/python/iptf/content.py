@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
+from .errors import InvalidArgument, NotFound
 from .node import call, run_node_command
 from .paths import to_node_path
 
@@ -37,3 +39,19 @@ def add(path: str | os.PathLike[str], **options: Any) -> str:
 def cat(cid_path: str, offset: int = 0, length: int | None = None) -> bytes:
     """Return the bytes of a file (`iptf://ipfs/<cid>/...`, `/ipfs/...` or a CID), or a range of them."""
     return call("cat", [to_node_path(cid_path)], offset=offset or None, length=length)
+
+
+def cid_of(path: str | os.PathLike[str]) -> str:
+    """The `iptf://ipfs/<cid>` behind an iptf:// path, or that a local file or folder would get."""
+    text = os.fspath(path)
+    if text.startswith("iptf://"):
+        stat = json.loads(call("iptf/stat", [text]))
+        if not stat.get("Cid"):
+            raise InvalidArgument(f"{text}: has no CID of its own")
+        return f"iptf://ipfs/{stat['Cid']}"
+    if not os.path.exists(text):
+        raise NotFound(f"{text}: no such file or directory")
+    args = ["add", "--quieter", "--only-hash"]
+    if os.path.isdir(text):
+        args.append("--recursive")
+    return "iptf://ipfs/" + run_node_command([*args, "--", text]).decode().strip()

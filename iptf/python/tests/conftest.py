@@ -37,3 +37,21 @@ def repo_factory(tmp_path: Path) -> Iterator:
     yield make
     for r in made:
         r.stop()
+
+
+@pytest.fixture(scope="session")
+def tf_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IptfRepo]:
+    """The repo of in-process TensorFlow tests (the plugin talks to one repo per process)."""
+    from tf_support import start_session_repo
+
+    r = start_session_repo(tmp_path_factory.mktemp("tf") / "repo")
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def tf(tf_repo: IptfRepo):
+    """TensorFlow, imported plainly: the iptf:// plugin registers itself."""
+    import tensorflow
+
+    return tensorflow
