@@ -1,0 +1,67 @@
+// The node's commands the plugin uses (kubo's `cat` and IPTF's `iptf/...`), typed.
+// Paths are full iptf:// URIs: all path logic lives in the node.
+#ifndef IPTF_CPP_NODE_API_H_
+#define IPTF_CPP_NODE_API_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "status.h"
+
+namespace iptf {
+
+// A run of a file's bytes: in a local block file (when `file` is set), or to fetch by CID.
+struct Span {
+  uint64_t offset = 0;       // in the file
+  uint64_t length = 0;
+  std::string cid;           // the block, or the root of a subtree not stored locally
+  bool local = false;        // the node has the bytes
+  std::string file;          // block file holding them, when local and stored as a file
+  uint64_t file_offset = 0;  // where the run starts inside `file`
+};
+
+// Where a file's bytes are: from iptf/open or iptf/blockmap.
+struct FileMap {
+  std::string cid;
+  uint64_t size = 0;
+  std::vector<Span> spans;  // in order, covering [0, size)
+  bool has_inline = false;  // the whole content came with the map (iptf://meta/ files)
+  std::string inline_data;
+};
+
+struct PathInfo {
+  bool is_dir = false;
+  uint64_t size = 0;
+  std::string cid;
+};
+
+struct DirEntry {
+  std::string name;
+  bool is_dir = false;
+  uint64_t size = 0;
+};
+
+namespace api {
+
+Status Stat(const std::string& uri, PathInfo* out);
+Status List(const std::string& uri, std::vector<DirEntry>* out);
+// Opens a file for reading; a directory is FailedPrecondition.
+Status Open(const std::string& uri, FileMap* out);
+// Maps the subtree /ipfs/<cid>; offsets are relative to it.
+Status BlockMap(const std::string& cid, FileMap* out);
+// Reads exactly `length` bytes at `offset` of /ipfs/<cid> into out (fetching as needed).
+Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
+// Puts the staged local file (of `size` bytes) at uri.
+Status Write(const std::string& uri, const std::string& staged_file, uint64_t size);
+Status Mkdir(const std::string& uri, bool parents);
+// kind: "file", "dir" or "recursive".
+Status Remove(const std::string& uri, const char* kind);
+Status Move(const std::string& src, const std::string& dst);
+Status Copy(const std::string& src, const std::string& dst);
+Status Glob(const std::string& pattern, std::vector<std::string>* out);
+
+}  // namespace api
+}  // namespace iptf
+
+#endif  // IPTF_CPP_NODE_API_H_
