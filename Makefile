@@ -46,7 +46,7 @@ $(HELIA)/node_modules/.installed: $(HELIA)/package.json $(HELIA)/package-lock.js
 # The project as users get it: a wheel with the node binary and the plugin.
 $(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/node_modules/.installed
 	$(VPY) -m pip install -q --no-deps --no-build-isolation --force-reinstall .
-	TF_CPP_MIN_LOG_LEVEL=3 $(VPY) -c "import tensorflow"  # a broken plugin would break this
+	TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 $(VPY) -c "import tensorflow"  # a broken plugin would break this
 	touch $@
 
 demo: venv

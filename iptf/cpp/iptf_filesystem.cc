@@ -186,14 +186,20 @@ class StagedFile {
       if (s.code != TF_NOT_FOUND) return s;  // not found: create it, below
     }
     // Create (or truncate) the file now: this also reports a missing parent or a directory.
+    // It is not a write worth a reflog entry; close records the file's final content.
     f->dirty_ = true;
-    if (Status s = f->Push(); !s.ok()) return s;
+    if (Status s = f->Push(/*record=*/false); !s.ok()) return s;
+    f->dirty_ = true;
     *out = std::move(f);
     return Ok();
   }
 
+  // A file dropped without Close keeps what was written, as a local file would.
   ~StagedFile() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ >= 0) {
+      (void)Push();
+      close(fd_);
+    }
     unlink(path_.c_str());
   }
 
@@ -216,11 +222,11 @@ class StagedFile {
   }
 
   // Hands the staged content to the node if it changed since the last time.
-  Status Push() {
+  Status Push(bool record = true) {
     if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
     if (Status s = FlushBuffer(); !s.ok()) return s;
     if (!dirty_) return Ok();
-    if (Status s = api::Write(uri_, path_, size_); !s.ok()) return s;
+    if (Status s = api::Write(uri_, path_, size_, record); !s.ok()) return s;
     dirty_ = false;
     return Ok();
   }

@@ -129,13 +129,15 @@ Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out) 
   return Ok();
 }
 
-Status Write(const std::string& uri, const std::string& staged_file, uint64_t size) {
+Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record) {
   // Importing takes time in proportion to size: allow 20 MiB/s beyond the usual timeout.
   client::CallOptions o;
   o.timeout = client::TimeoutSeconds() + static_cast<double>(size) / (20 << 20);
   o.node_timeout = false;
   std::string body;
-  return client::Call("iptf/write", WithProcess({{"arg", uri}, {"file", staged_file}}), &body, o);
+  auto params = WithProcess({{"arg", uri}, {"file", staged_file}});
+  if (!record) params.push_back({"record", "false"});
+  return client::Call("iptf/write", params, &body, o);
 }
 
 Status Mkdir(const std::string& uri, bool parents) {

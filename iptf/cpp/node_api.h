@@ -53,7 +53,7 @@ Status BlockMap(const std::string& cid, FileMap* out);
 // Reads exactly `length` bytes at `offset` of /ipfs/<cid> into out (fetching as needed).
 Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
 // Puts the staged local file (of `size` bytes) at uri.
-Status Write(const std::string& uri, const std::string& staged_file, uint64_t size);
+Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record = true);
 Status Mkdir(const std::string& uri, bool parents);
 // kind: "file", "dir" or "recursive".
 Status Remove(const std::string& uri, const char* kind);

@@ -38,6 +38,7 @@ type FS struct {
 type Caller struct {
 	Pid     int
 	Program string
+	NoLog   bool // leave this operation out of the reflog (e.g. the truncation at open)
 }
 
 // Stat describes a file or directory.
@@ -236,7 +237,7 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error)
 }
 
 func (fs *FS) record(op reflog.Op, u uri.URI, c string, size uint64, who Caller) {
-	if fs.Reflog == nil {
+	if fs.Reflog == nil || who.NoLog {
 		return
 	}
 	err := fs.Reflog.Record(reflog.Entry{Op: op, Path: u.String(), Cid: c, Size: size, Pid: who.Pid, Program: who.Program})
@@ -532,6 +533,9 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged string) (*Writt
 	body, err := readSmall(staged)
 	if err != nil {
 		return nil, errorf(InvalidArgument, u.Raw, "%s", err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return &Written{Uri: u.String()}, nil // opening for write stages nothing yet
 	}
 	var cmd struct {
 		Command string `json:"command"`

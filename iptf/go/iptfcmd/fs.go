@@ -118,10 +118,16 @@ var fsCommands = map[string]*cmds.Command{
 		}),
 	"write": fsCommand("Import a staged local file and put it at an iptf://repo/root/ URI.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI to write")},
-		append([]cmds.Option{cmds.StringOption("file", "Absolute path of the staged file to import.")}, callerOptions...),
+		append([]cmds.Option{
+			cmds.StringOption("file", "Absolute path of the staged file to import."),
+			cmds.BoolOption("record", "Record the write in the reflog.").WithDefault(true),
+		}, callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
 			staged, _ := req.Options["file"].(string)
-			return fs.Write(req.Context, req.Arguments[0], staged, caller(req))
+			who := caller(req)
+			record, _ := req.Options["record"].(bool)
+			who.NoLog = !record
+			return fs.Write(req.Context, req.Arguments[0], staged, who)
 		}),
 	"mkdir": fsCommand("Create a directory under iptf://repo/root/.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI of the directory")},
