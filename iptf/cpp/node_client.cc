@@ -20,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -414,12 +415,23 @@ double TimeoutSeconds() {
   return 60;
 }
 
+// The program as a person would name it: the executable's base name and, for an interpreter
+// (python train.py, python -m pkg.mod), what it runs.
 const std::string& ProgramName() {
   static const std::string name = [] {
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
-    std::string first;
-    std::getline(in, first, '\0');
-    return first;
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+    if (args.empty()) return std::string("unknown");
+    std::string exe = args[0].substr(args[0].rfind('/') + 1);
+    if (exe.rfind("python", 0) != 0) return exe;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "-m" || args[i] == "-c") {
+        return i + 1 < args.size() && args[i] == "-m" ? exe + " -m " + args[i + 1] : exe + " -c";
+      }
+      if (!args[i].empty() && args[i][0] != '-') return exe + " " + args[i];
+    }
+    return exe;
   }();
   return name;
 }

@@ -465,6 +465,10 @@ func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
 	if err := fs.place(ctx, dst, nd); err != nil {
 		return err
 	}
+	// Flushing dst's parent can replace cached directory objects: look src's parent up again.
+	if srcDir, _, err = fs.parentDir(src); err != nil {
+		return err
+	}
 	if err := srcDir.Unlink(srcName); err != nil {
 		return classify(src.Raw, err)
 	}

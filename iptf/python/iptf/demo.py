@@ -65,6 +65,9 @@ def main() -> int:
 
 
 def run(tmp: Path) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     import keras
     import tensorflow as tf
 
@@ -109,9 +112,15 @@ def run(tmp: Path) -> int:
     print(f"\ndata   {iptf.cid_of(data + '/train.tfrecord')}  (train.tfrecord)")
     print(f"model  {iptf.cid_of(out + '/model.keras')}  (model.keras)")
     print(f"run    {iptf.cid_of(out)}  (checkpoints, logs and model)")
-    print("\nreflog of this run (`iptf reflog --pid PID`; re-read any entry by its CID):")
+    pid = os.getpid()
+    iptf_cli = [sys.executable, "-m", "iptf"]
+    count = len(subprocess.run([*iptf_cli, "reflog", f"--pid={pid}"], capture_output=True, text=True,
+                               check=True).stdout.splitlines()) - 1
+    print(f"\nreflog: this run (pid {pid}) read and wrote {count} iptf:// files; what it read, and its model"
+          f" (all: `iptf reflog --pid {pid}`; re-read any entry by its CID):")
     sys.stdout.flush()
-    subprocess.run([sys.executable, "-m", "iptf", "reflog", f"--pid={os.getpid()}"], check=True)
+    subprocess.run([*iptf_cli, "reflog", f"--pid={pid}", "--op=read", "--path=iptf://ipfs/"], check=True)
+    subprocess.run([*iptf_cli, "reflog", f"--pid={pid}", "--op=write", "--path=model.keras"], check=True)
     return 0 if accuracy > 0.8 else 1
 
 
