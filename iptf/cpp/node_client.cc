@@ -426,6 +426,10 @@ const std::string& ProgramName() {
     std::string exe = args[0].substr(args[0].rfind('/') + 1);
     if (exe.rfind("python", 0) != 0) return exe;
     for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "-m" && i + 1 < args.size() && args[i + 1] == "iptf.run") {
+        ++i;  // `iptf python ...` runs through iptf.run: name what it runs
+        continue;
+      }
       if (args[i] == "-m" || args[i] == "-c") {
         return i + 1 < args.size() && args[i] == "-m" ? exe + " -m " + args[i + 1] : exe + " -c";
       }

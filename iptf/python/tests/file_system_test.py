@@ -267,7 +267,16 @@ def test_unreachable_content_is_unavailable_within_the_timeout(repo_factory, tmp
     proc = run_tf(online, CLASSIFY + f"check(lambda: tf.io.gfile.GFile('iptf://ipfs/{missing}').read())",
                   IPTF_TIMEOUT="3")
     assert time.monotonic() - start < 60
-    assert error_of(proc).startswith(("UnavailableError", "NotFoundError")), proc.stdout + proc.stderr
+    assert error_of(proc).startswith(f"UnavailableError | iptf://ipfs/{missing}: content not retrievable in time"), \
+        proc.stdout + proc.stderr
+
+
+def test_no_node_binary_is_unavailable(tf_repo: IptfRepo, tmp_path: Path) -> None:
+    r = IptfRepo(tmp_path / "never-started")
+    proc = run_tf(r, CLASSIFY + "check(lambda: tf.io.gfile.exists('iptf://repo/root/x') or "
+                                "tf.io.gfile.GFile('iptf://repo/root/x').read())",
+                  IPTF_NODE_BINARY=str(tmp_path / "no-such-binary"))
+    assert error_of(proc).startswith("UnavailableError"), proc.stdout + proc.stderr
 
 
 def test_persistence_across_processes_and_restarts(tf_repo: IptfRepo, repo_factory) -> None:

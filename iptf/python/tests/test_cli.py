@@ -54,3 +54,26 @@ def test_config_profile_apply_unixfs_v1_2025(repo: IptfRepo, tmp_path) -> None:
     f.write_bytes(b"hello world")
     # unixfs-v1-2025: CIDv1 with raw leaves, so a one-chunk file is a single raw block.
     assert repo.out("add", "-Q", str(f)) == "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
+
+
+def test_iptf_python_runs_a_script_with_iptf_enabled(repo: IptfRepo, tmp_path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("import sys, tensorflow as tf\n"
+                      "tf.io.gfile.GFile('iptf://repo/root/from-script.txt', 'w').write(sys.argv[1])\n"
+                      "print(tf.io.gfile.GFile('iptf://repo/root/from-script.txt').read())\n")
+    proc = repo.run("python", str(script), "argument-1", env=dict(repo.env, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.stdout.decode().strip() == "argument-1"
+    assert "train.py" in repo.out("reflog", "--path=from-script.txt")
+
+
+def test_iptf_python_missing_script_is_one_line(repo: IptfRepo, tmp_path) -> None:
+    proc = repo.run("python", str(tmp_path / "absent.py"), check=False)
+    assert proc.returncode == 1 and proc.stderr.decode().count("\n") == 1
+    assert "absent.py" in proc.stderr.decode()
+
+
+def test_iptf_tensorboard_refuses_load_fast_true(repo: IptfRepo) -> None:
+    for args in (["--load_fast=true"], ["--load_fast", "true"]):
+        proc = repo.run("tensorboard", "--logdir", "iptf://repo/root/logs", *args, check=False)
+        assert proc.returncode == 1
+        assert "--load_fast=true" in proc.stderr.decode() and proc.stderr.decode().count("\n") == 1
