@@ -4,11 +4,13 @@
 package launcher
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ipfs/kubo/cmd/ipfs/kubo"
@@ -19,6 +21,7 @@ import (
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/repodir"
+	"iptf.io/node/serve"
 )
 
 // Environment variables read by the launcher.
@@ -34,6 +37,7 @@ func init() {
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	loader.Preload(lifecycle.Plugins...)
+	loader.Preload(serve.Plugins...)
 }
 
 // localOnly lists commands that never start a node: they work on the repo's files directly.
@@ -43,7 +47,12 @@ var localOnly = map[string]bool{"config": true, "shutdown": true}
 // the exit code.
 func Main(args []string) int {
 	if len(args) > 0 && args[0] == "serve" {
-		args = append([]string{"daemon"}, args[1:]...)
+		rest, listen, err := serveArgs(args[1:])
+		if err != nil {
+			return fail(err)
+		}
+		os.Setenv(serve.EnvAddr, listen)
+		args = append([]string{"daemon"}, rest...)
 	}
 	inv := parseInvocation(kubo.Root, args)
 
@@ -66,6 +75,9 @@ func Main(args []string) int {
 		return code
 	case inv.first() == "daemon":
 		if err := ensureInitialized(repo); err != nil {
+			return fail(err)
+		}
+		if err := takeOverOnDemandNode(repo); err != nil {
 			return fail(err)
 		}
 		lifecycle.ClearStaleSocket(repo)
@@ -174,4 +186,66 @@ func ensureNode(repo string) error {
 		Repo: repo, Executable: self, Offline: offline(), Timeout: timeout,
 	})
 	return err
+}
+
+// serveArgs takes `iptf serve`'s own --listen option out of its arguments; the rest go to
+// kubo's daemon.
+func serveArgs(args []string) (rest []string, listen string, err error) {
+	listen = serve.DefaultAddr
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--listen":
+			if i+1 >= len(args) {
+				return nil, "", fmt.Errorf("--listen needs an address (host:port or a multiaddr)")
+			}
+			listen = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--listen="):
+			listen = strings.TrimPrefix(a, "--listen=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if _, err := serve.ParseAddr(listen); err != nil {
+		return nil, "", err
+	}
+	return rest, listen, nil
+}
+
+// takeOverOnDemandNode stops a node started on demand so that a foreground daemon can take
+// the repo; a foreground daemon already running is an error.
+func takeOverOnDemandNode(repo string) error {
+	if !lifecycle.Running(repo) {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	status := exec.Command(self, "iptf", "status", "--enc=json")
+	status.Env = append(os.Environ(), EnvAutostart+"=0")
+	out, err := status.Output()
+	if err != nil {
+		return fmt.Errorf("a node is already running for %s", repo)
+	}
+	var st iptfcmd.Status
+	if err := json.Unmarshal(out, &st); err != nil {
+		return err
+	}
+	if !st.OnDemand {
+		return fmt.Errorf("a node is already running for %s (pid %d); stop it with `iptf shutdown`", repo, st.Pid)
+	}
+	fmt.Printf("Stopping the node started on demand (pid %d)\n", st.Pid)
+	stop := exec.Command(self, "shutdown")
+	stop.Env = append(os.Environ(), EnvAutostart+"=0")
+	if out, err := stop.CombinedOutput(); err != nil {
+		return fmt.Errorf("stopping the on-demand node: %s", strings.TrimSpace(string(out)))
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if syscall.Kill(st.Pid, 0) != nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("the on-demand node (pid %d) did not stop", st.Pid)
 }
