@@ -124,15 +124,24 @@ class ReadableFile {
     return Ok();
   }
 
-  // Gets bytes the block files cannot give, then maps the span again so that later reads
-  // find the fetched blocks locally.
+  // Gets bytes the block files cannot give: a local block without a file comes from `cat`;
+  // missing blocks come through the node's iptf/read, which fetches them from peers (and the
+  // next window for a sequential reader). A subtree span then maps into smaller spans, so
+  // later reads find fetched leaves locally.
   Status Fetch(const Span& span, uint64_t in_span, size_t len, char* out) const {
-    if (Status s = api::Cat(span.cid, in_span, len, out); !s.ok()) return s;
-    if (span.local) return Ok();  // a local block without a file: mapping again gains nothing
-    FileMap sub;
-    if (api::BlockMap(span.cid, &sub).ok() && sub.size == span.length) Splice(span, sub);
+    if (span.local) return api::Cat(span.cid, in_span, len, out);
+    const std::string root = Map()->cid;
+    Status s = root.empty() ? api::Read(span.cid, in_span, len, out)
+                            : api::Read(root, span.offset + in_span, len, out);
+    if (!s.ok()) return s;
+    if (span.length > kLargestLeaf) {
+      FileMap sub;
+      if (api::BlockMap(span.cid, &sub).ok() && sub.size == span.length) Splice(span, sub);
+    }
     return Ok();
   }
+
+  static constexpr uint64_t kLargestLeaf = 1 << 20;  // kubo's largest default chunk
 
   // Replaces span (if still present) with the spans of its subtree.
   void Splice(const Span& span, const FileMap& sub) const {

@@ -113,10 +113,13 @@ Status BlockMap(const std::string& cid, FileMap* out) {
   return DecodeMap("iptf/blockmap", j, out);
 }
 
-Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out) {
+namespace {
+
+// Calls a command that answers with raw bytes, into out (exactly length bytes expected).
+Status ReadBytes(const char* command, const std::string& path, uint64_t offset, uint64_t length, char* out) {
   uint64_t got = 0;
-  Query q = {{"arg", "/ipfs/" + cid}, {"offset", std::to_string(offset)}, {"length", std::to_string(length)}};
-  Status s = client::Call("cat", q, [&](const char* d, size_t n) {
+  Query q = {{"arg", path}, {"offset", std::to_string(offset)}, {"length", std::to_string(length)}};
+  Status s = client::Call(command, q, [&](const char* d, size_t n) {
     if (n > length - got) return Error(TF_INTERNAL, "the node sent more bytes than asked for");
     memcpy(out + got, d, n);
     got += n;
@@ -124,9 +127,19 @@ Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out) 
   });
   if (!s.ok()) return s;
   if (got != length)
-    return Error(TF_INTERNAL, "/ipfs/" + cid + ": the node sent " + std::to_string(got) + " of " +
-                                  std::to_string(length) + " bytes");
+    return Error(TF_INTERNAL, path + ": the node sent " + std::to_string(got) + " of " + std::to_string(length) +
+                                  " bytes");
   return Ok();
+}
+
+}  // namespace
+
+Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out) {
+  return ReadBytes("cat", "/ipfs/" + cid, offset, length, out);
+}
+
+Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out) {
+  return ReadBytes("iptf/read", "/ipfs/" + root_cid, offset, length, out);
 }
 
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record) {

@@ -52,6 +52,9 @@ Status Open(const std::string& uri, FileMap* out);
 Status BlockMap(const std::string& cid, FileMap* out);
 // Reads exactly `length` bytes at `offset` of /ipfs/<cid> into out (fetching as needed).
 Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
+// Bytes [offset, offset+length) of the file rooted at root_cid, fetched by the node, which
+// also reads ahead for sequential readers (iptf/read).
+Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out);
 // Puts the staged local file (of `size` bytes) at uri.
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record = true);
 Status Mkdir(const std::string& uri, bool parents);

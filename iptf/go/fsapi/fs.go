@@ -1,6 +1,7 @@
 package fsapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
+	unixfsio "github.com/ipfs/boxo/ipld/unixfs/io"
 	unixfspb "github.com/ipfs/boxo/ipld/unixfs/pb"
 	"github.com/ipfs/boxo/mfs"
 	"github.com/ipfs/boxo/path"
@@ -21,6 +23,7 @@ import (
 	"github.com/ipfs/kubo/core/coreiface/options"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/fetch"
 	"iptf.io/node/reflog"
 	"iptf.io/node/uri"
 )
@@ -32,6 +35,81 @@ type FS struct {
 	Env    cmds.Environment // for running kubo's own commands (add)
 	Blocks *blockmap.Builder
 	Reflog *reflog.Log
+}
+
+// Read returns the bytes [offset, offset+length) of the file at raw (an iptf:// URI or an
+// /ipfs/ path), fetching the blocks they need and, for a sequential reader, the next window.
+func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64) (io.Reader, error) {
+	if strings.HasPrefix(raw, "/ipfs/") || strings.HasPrefix(raw, "/ipns/") {
+		raw = uri.Scheme + raw[1:]
+	}
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Meta {
+		return nil, errorf(InvalidArgument, u.Raw, "read meta paths with open")
+	}
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	typ, size, err := describe(u.Raw, nd)
+	if err != nil {
+		return nil, err
+	}
+	if typ != typeFile {
+		return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
+	}
+	if offset >= size {
+		return bytes.NewReader(nil), nil
+	}
+	length = min(length, size-offset)
+	r, err := unixfsio.NewDagReader(ctx, nd, fs.Node.DAG)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	if _, err := r.Seek(int64(offset), io.SeekStart); err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	return &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fetch.For(fs.Node), root: nd, size: size,
+		dag: r, pos: offset, end: offset + length}, nil
+}
+
+// fetchingReader reads a range window by window, making each window local (and starting the
+// next) before reading it, so that fetching overlaps sending.
+type fetchingReader struct {
+	ctx      context.Context
+	raw      string
+	fetcher  *fetch.Fetcher
+	root     ipld.Node
+	size     uint64
+	dag      io.Reader
+	pos, end uint64 // next byte to read; end of the range
+	readyEnd uint64 // bytes before this are local
+}
+
+// readWindow is how much of a range is made local before its bytes are sent.
+const readWindow = 8 << 20
+
+func (r *fetchingReader) Read(p []byte) (int, error) {
+	if r.pos >= r.end {
+		return 0, io.EOF
+	}
+	if r.pos >= r.readyEnd {
+		n := min(readWindow, r.end-r.pos)
+		if err := r.fetcher.Read(r.ctx, r.root, r.size, r.pos, n); err != nil {
+			return 0, classify(r.raw, err)
+		}
+		r.readyEnd = r.pos + n
+	}
+	p = p[:min(uint64(len(p)), r.readyEnd-r.pos)]
+	n, err := r.dag.Read(p)
+	r.pos += uint64(n)
+	if err == io.EOF && r.pos < r.end {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 // Caller identifies the process an operation is done for, for the reflog.

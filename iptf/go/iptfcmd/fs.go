@@ -161,7 +161,38 @@ var fsCommands = map[string]*cmds.Command{
 		}),
 }
 
+var readCmd = &cmds.Command{
+	Helptext: cmds.HelpText{
+		Tagline: "Read a byte range of a file, fetching its blocks (and, for sequential reads, the next window) from peers.",
+	},
+	Arguments: []cmds.Argument{uriArg("uri", "iptf:// URI or /ipfs/ path of a file")},
+	Options: []cmds.Option{
+		cmds.Int64Option("offset", "Where to start.").WithDefault(int64(0)),
+		cmds.Int64Option("length", "How many bytes (at most)."),
+	},
+	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
+		fs, err := filesystem(req, env)
+		if err != nil {
+			return err
+		}
+		offset, _ := req.Options["offset"].(int64)
+		length, ok := req.Options["length"].(int64)
+		if offset < 0 || ok && length < 0 {
+			return cmds.Errorf(cmds.ErrClient, "offset and length cannot be negative")
+		}
+		if !ok {
+			length = 1 << 62
+		}
+		r, err := fs.Read(req.Context, req.Arguments[0], uint64(offset), uint64(length))
+		if err != nil {
+			return err
+		}
+		return res.Emit(r)
+	},
+}
+
 func init() {
+	Root.Subcommands["read"] = readCmd
 	for name, c := range fsCommands {
 		Root.Subcommands[name] = c
 	}

@@ -13,9 +13,13 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	offline "github.com/ipfs/boxo/exchange/offline"
 	"github.com/ipfs/boxo/gateway"
+	"github.com/ipfs/boxo/namesys"
+	offlineroute "github.com/ipfs/boxo/routing/offline"
 	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/core/corehttp"
+	"github.com/ipfs/kubo/core/node"
 	"github.com/ipfs/kubo/plugin"
+	irouting "github.com/ipfs/kubo/routing"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -93,7 +97,17 @@ func (*Plugin) Start(node *core.IpfsNode) error {
 func TrustlessGateway() corehttp.ServeOption {
 	return func(n *core.IpfsNode, _ net.Listener, mux *http.ServeMux) (*http.ServeMux, error) {
 		local := blockservice.New(n.Blockstore, offline.Exchange(n.Blockstore))
-		backend, err := gateway.NewBlocksBackend(local, gateway.WithNameSystem(n.Namesys))
+		// IPNS records too come from the repo only (those the node published, imported with
+		// `routing put`, or holds from the DHT), as with kubo's Gateway.NoFetch: the value store
+		// serves ?format=ipns-record and the name system resolves /ipns/ paths from it.
+		records := offlineroute.NewOfflineRouter(irouting.DHTValueDatastore(n.Repo.Datastore()), n.RecordValidator)
+		names, err := namesys.NewNameSystem(records, namesys.WithDatastore(n.Repo.Datastore()),
+			namesys.WithDNSResolver(n.DNSResolver), namesys.WithCache(node.DefaultIpnsCacheSize))
+		if err != nil {
+			return nil, err
+		}
+		backend, err := gateway.NewBlocksBackend(local, gateway.WithValueStore(records),
+			gateway.WithNameSystem(names), gateway.WithResolver(n.OfflineUnixFSPathResolver))
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,237 @@
+// Package fetch makes byte ranges of UnixFS files local: it finds the blocks a range needs,
+// level by level, and fetches the missing ones concurrently over several bitswap sessions so
+// that the wants spread across every peer that has them. Readahead keeps the next window
+// coming while a reader consumes the current one.
+package fetch
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/blockservice"
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/ipfs/kubo/core"
+	logging "github.com/ipfs/go-log/v2"
+)
+
+var log = logging.Logger("iptf/fetch")
+
+// Readahead tuning: how far ahead of a sequential reader blocks are fetched.
+const (
+	DefaultWindow    = 32 << 20
+	minSessions      = 2
+	maxSessions      = 16
+	prefetchDeadline = 2 * time.Minute
+)
+
+// Fetcher fetches ranges of files for one node.
+type Fetcher struct {
+	node *core.IpfsNode
+
+	mu      sync.Mutex
+	ahead   map[cid.Cid]uint64 // per file root: end of the range already fetched or being fetched
+	lastEnd map[cid.Cid]uint64 // per file root: where the last read ended
+	running sync.WaitGroup
+}
+
+// New returns a Fetcher for the node.
+func New(node *core.IpfsNode) *Fetcher {
+	return &Fetcher{node: node, ahead: map[cid.Cid]uint64{}, lastEnd: map[cid.Cid]uint64{}}
+}
+
+var (
+	mu       sync.Mutex
+	fetchers = map[*core.IpfsNode]*Fetcher{}
+)
+
+// For returns the node's Fetcher, shared by all requests so readahead is not repeated.
+func For(node *core.IpfsNode) *Fetcher {
+	mu.Lock()
+	defer mu.Unlock()
+	if fetchers[node] == nil {
+		fetchers[node] = New(node)
+	}
+	return fetchers[node]
+}
+
+// piece is a subtree of the file: its root and the file bytes it covers.
+type piece struct {
+	c      cid.Cid
+	offset uint64
+	size   uint64
+}
+
+// Ensure makes the bytes [offset, offset+length) of the file rooted at root local.
+func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uint64) error {
+	if length == 0 {
+		return nil
+	}
+	end := offset + length
+	level, err := overlapping(root, 0, offset, end)
+	if err != nil {
+		return err
+	}
+	for len(level) > 0 {
+		if err := f.getAll(ctx, level); err != nil {
+			return err
+		}
+		var next []piece
+		for _, p := range level {
+			if p.c.Prefix().Codec != cid.DagProtobuf {
+				continue
+			}
+			blk, err := f.node.Blockstore.Get(ctx, p.c)
+			if err != nil {
+				return err
+			}
+			nd, err := dag.DecodeProtobuf(blk.RawData())
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.c, err)
+			}
+			children, err := overlapping(nd, p.offset, offset, end)
+			if err != nil {
+				return err
+			}
+			next = append(next, children...)
+		}
+		level = next
+	}
+	return nil
+}
+
+// overlapping lists the children of nd (which starts at base in the file) that hold bytes
+// of [from, to).
+func overlapping(nd ipld.Node, base, from, to uint64) ([]piece, error) {
+	pn, ok := nd.(*dag.ProtoNode)
+	if !ok || len(pn.Links()) == 0 {
+		return nil, nil
+	}
+	fsn, err := unixfs.FSNodeFromBytes(pn.Data())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", nd.Cid(), err)
+	}
+	if fsn.NumChildren() != len(pn.Links()) {
+		return nil, fmt.Errorf("%s: %d links but %d block sizes", nd.Cid(), len(pn.Links()), fsn.NumChildren())
+	}
+	var out []piece
+	pos := base + uint64(len(fsn.Data()))
+	for i, l := range pn.Links() {
+		size := fsn.BlockSize(i)
+		if pos < to && pos+size > from {
+			out = append(out, piece{c: l.Cid, offset: pos, size: size})
+		}
+		pos += size
+	}
+	return out, nil
+}
+
+// getAll fetches the pieces' root blocks that are missing, spread over several sessions.
+func (f *Fetcher) getAll(ctx context.Context, pieces []piece) error {
+	var missing []cid.Cid
+	for _, p := range pieces {
+		has, err := f.node.Blockstore.Has(ctx, p.c)
+		if err != nil {
+			return err
+		}
+		if !has {
+			missing = append(missing, p.c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	n := f.sessions(len(missing))
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		var group []cid.Cid
+		for j := i; j < len(missing); j += n {
+			group = append(group, missing[j])
+		}
+		go func() { errs <- f.getGroup(ctx, group) }()
+	}
+	var first error
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// sessions is how many bitswap sessions share a fetch: two per connected peer (each session
+// settles on the peers that answered it first, so several spread the load), within bounds.
+func (f *Fetcher) sessions(wants int) int {
+	peers := 1
+	if f.node.PeerHost != nil {
+		peers = len(f.node.PeerHost.Network().Peers())
+	}
+	return max(min(2*peers, maxSessions, wants), min(minSessions, wants))
+}
+
+func (f *Fetcher) getGroup(ctx context.Context, group []cid.Cid) error {
+	sess := blockservice.NewSession(ctx, f.node.Blocks)
+	got := 0
+	for range sess.GetBlocks(ctx, group) {
+		got++
+	}
+	if got < len(group) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return ipld.ErrNotFound{Cid: group[0]}
+	}
+	return nil
+}
+
+// Prefetch fetches [offset, offset+length) of the file in the background, unless that range
+// is already fetched or being fetched. It never blocks.
+func (f *Fetcher) Prefetch(root ipld.Node, offset, length uint64) {
+	end := offset + length
+	f.mu.Lock()
+	if f.ahead[root.Cid()] >= end {
+		f.mu.Unlock()
+		return
+	}
+	if done := f.ahead[root.Cid()]; done > offset {
+		offset = done
+	}
+	f.ahead[root.Cid()] = end
+	f.mu.Unlock()
+	f.running.Add(1)
+	go func() {
+		defer f.running.Done()
+		ctx, cancel := context.WithTimeout(f.node.Context(), prefetchDeadline)
+		defer cancel()
+		if err := f.Ensure(ctx, root, offset, end-offset); err != nil {
+			log.Debugf("prefetch %s [%d,%d): %s", root.Cid(), offset, end, err)
+			f.mu.Lock()
+			if f.ahead[root.Cid()] == end {
+				f.ahead[root.Cid()] = offset // let a later read try again
+			}
+			f.mu.Unlock()
+		}
+	}()
+}
+
+// Read makes [offset, offset+length) local and, when the reader is going through the file in
+// order, starts fetching the window after it.
+func (f *Fetcher) Read(ctx context.Context, root ipld.Node, size, offset, length uint64) error {
+	if err := f.Ensure(ctx, root, offset, length); err != nil {
+		return err
+	}
+	end := offset + length
+	f.mu.Lock()
+	last, seen := f.lastEnd[root.Cid()]
+	f.lastEnd[root.Cid()] = end
+	f.mu.Unlock()
+	sequential := offset == 0 || seen && offset+(1<<20) >= last && offset <= last+(1<<20)
+	if sequential && end < size {
+		f.Prefetch(root, end, min(DefaultWindow, size-end))
+	}
+	return nil
+}
