@@ -39,12 +39,17 @@ $(NODE_BIN): $(GO_SOURCES)
 $(PLUGIN) $(CPP_TEST) &: $(CPP_SOURCES) $(VENV)/.deps | apt
 	PYTHON=$(VPY) bash iptf/cpp/build.sh $(PLUGIN) $(CPP_TEST)
 
+# A current kubo, built from the module the node already uses, as a separate test peer.
+KUBO_PEER := build/tools/ipfs
+$(KUBO_PEER): iptf/go/go.mod iptf/go/go.sum
+	cd iptf/go && go build -trimpath -o ../../$(KUBO_PEER) github.com/ipfs/kubo/cmd/ipfs
+
 $(HELIA)/node_modules/.installed: $(HELIA)/package.json $(HELIA)/package-lock.json
 	npm ci --prefix $(HELIA) --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The project as users get it: a wheel with the node binary and the plugin.
-$(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/node_modules/.installed
+$(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/node_modules/.installed $(KUBO_PEER)
 	$(VPY) -m pip install -q --no-deps --no-build-isolation --force-reinstall .
 	TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 $(VPY) -c "import tensorflow"  # a broken plugin would break this
 	touch $@
