@@ -1,9 +1,11 @@
-"""`make demo`: train a Keras model end to end through IPTF, on an isolated node.
+"""`make demo`: train a Keras model end to end through IPTF, with data streamed from a peer.
 
-The 8×8 digits bundled with scikit-learn are written as TFRecords and added to the node; the
-model reads them through tf.data from iptf://ipfs/<cid>, writes checkpoints and TensorBoard logs
-to iptf://repo/root/demo/, is reloaded with iptf.load_model, and the run ends by printing the
-CIDs of its data and model and the reflog of what it read and wrote.
+Two isolated nodes on loopback (repos made with `iptf init --profile test`): a provider holds
+the 8×8 digits bundled with scikit-learn, written as TFRecords; the trainer's node connects to
+it and the model reads the data through tf.data from iptf://ipfs/<cid>, fetched block by block
+from the provider. Checkpoints and TensorBoard logs go to iptf://repo/root/demo/, the model is
+reloaded with iptf.load_model, and the run ends by printing the CIDs of its data and model and
+the reflog of what it read and wrote.
 """
 
 from __future__ import annotations
@@ -48,23 +50,33 @@ def dataset(path: str, batch: int, shuffle: bool):
     return ds.batch(batch).prefetch(2)
 
 
+def iptf_cli(repo: Path, *args: str, check: bool = True) -> str:
+    """Run `iptf ARGS` on a repo; return its output."""
+    env = dict(os.environ, IPTF_PATH=str(repo))
+    env.pop("IPTF_OFFLINE", None)
+    return subprocess.run([sys.executable, "-m", "iptf", *args], env=env, check=check, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="iptf-demo-") as tmp:
-        os.environ["IPTF_PATH"] = str(Path(tmp) / "repo")
-        os.environ["IPTF_OFFLINE"] = "1"  # an isolated node: it dials nothing
+        provider, trainer = Path(tmp) / "provider", Path(tmp) / "trainer"
+        for repo in (provider, trainer):
+            iptf_cli(repo, "init", "--profile", "test")  # loopback only, no bootstrap peers
+        os.environ["IPTF_PATH"] = str(trainer)
+        os.environ.pop("IPTF_OFFLINE", None)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        subprocess.run([sys.executable, "-m", "iptf", "init", "--profile", "test"], check=True,
-                       stdout=subprocess.DEVNULL)
         try:
-            return run(Path(tmp))
+            return run(Path(tmp), provider)
         finally:
             import iptf
 
             iptf.shutdown()
+            iptf_cli(provider, "shutdown", check=False)
 
 
-def run(tmp: Path) -> int:
+def run(tmp: Path, provider: Path) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
@@ -77,9 +89,14 @@ def run(tmp: Path) -> int:
     local = tmp / "digits"
     local.mkdir()
     write_tfrecords(local)
-    data_cid = iptf.add(local)
+    data_cid = iptf_cli(provider, "add", "-r", "-Q", str(local))
+    provider_id = iptf_cli(provider, "id", "-f=<id>")
+    address = next(a for a in iptf_cli(provider, "id", "-f=<addrs>").split() if a.startswith("/ip4/127.0.0.1/"))
+    iptf_cli(Path(os.environ["IPTF_PATH"]), "swarm", "connect", f"{address}/p2p/{provider_id}")
     data = f"iptf://ipfs/{data_cid}"
     print(f"dataset      {data}  ({', '.join(sorted(p.name for p in local.iterdir()))})")
+    print(f"             held by the provider node {provider_id}; streamed from it by the trainer's node"
+          f" {iptf.node().peer_id}")
 
     out = "iptf://repo/root/demo"
     tf.io.gfile.makedirs(out)
@@ -113,14 +130,14 @@ def run(tmp: Path) -> int:
     print(f"model  {iptf.cid_of(out + '/model.keras')}  (model.keras)")
     print(f"run    {iptf.cid_of(out)}  (checkpoints, logs and model)")
     pid = os.getpid()
-    iptf_cli = [sys.executable, "-m", "iptf"]
-    count = len(subprocess.run([*iptf_cli, "reflog", f"--pid={pid}"], capture_output=True, text=True,
+    cli = [sys.executable, "-m", "iptf"]
+    count = len(subprocess.run([*cli, "reflog", f"--pid={pid}"], capture_output=True, text=True,
                                check=True).stdout.splitlines()) - 1
     print(f"\nreflog: this run (pid {pid}) read and wrote {count} iptf:// files; what it read, and its model"
           f" (all: `iptf reflog --pid {pid}`; re-read any entry by its CID):")
     sys.stdout.flush()
-    subprocess.run([*iptf_cli, "reflog", f"--pid={pid}", "--op=read", "--path=iptf://ipfs/"], check=True)
-    subprocess.run([*iptf_cli, "reflog", f"--pid={pid}", "--op=write", "--path=model.keras"], check=True)
+    subprocess.run([*cli, "reflog", f"--pid={pid}", "--op=read", "--path=iptf://ipfs/"], check=True)
+    subprocess.run([*cli, "reflog", f"--pid={pid}", "--op=write", "--path=model.keras"], check=True)
     return 0 if accuracy > 0.8 else 1
 
 
