@@ -12,7 +12,7 @@ PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
 APT_PACKAGES := nlohmann-json3-dev libgtest-dev
 
-.PHONY: venv demo test bench apt clean
+.PHONY: venv demo test bench apt clean gateway-conformance
 
 venv: $(VENV)/.installed
 
@@ -64,6 +64,13 @@ test: venv
 bench: venv
 	mkdir -p perf/results
 	$(VPY) -m pytest -q perf --benchmark-only --benchmark-json=perf/results/latest.json -p no:cacheprovider
+
+# The gateway conformance suite (github.com/ipfs/gateway-conformance) is not served by the Go
+# module proxy: build its tool from a checkout outside this tree, named by GATEWAY_CONFORMANCE_HOME.
+gateway-conformance:
+	@test -d "$(GATEWAY_CONFORMANCE_HOME)/cmd/gateway-conformance" || \
+	  { echo "set GATEWAY_CONFORMANCE_HOME to a checkout of github.com/ipfs/gateway-conformance"; exit 1; }
+	cd "$(GATEWAY_CONFORMANCE_HOME)" && GOWORK=off go build -o $(CURDIR)/build/tools/gateway-conformance ./cmd/gateway-conformance
 
 clean:
 	rm -rf $(VENV) $(NODE_BIN) build

@@ -17,7 +17,7 @@ import (
 	offlineroute "github.com/ipfs/boxo/routing/offline"
 	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/core/corehttp"
-	"github.com/ipfs/kubo/core/node"
+	kubonode "github.com/ipfs/kubo/core/node"
 	"github.com/ipfs/kubo/plugin"
 	irouting "github.com/ipfs/kubo/routing"
 	ma "github.com/multiformats/go-multiaddr"
@@ -102,7 +102,7 @@ func TrustlessGateway() corehttp.ServeOption {
 		// serves ?format=ipns-record and the name system resolves /ipns/ paths from it.
 		records := offlineroute.NewOfflineRouter(irouting.DHTValueDatastore(n.Repo.Datastore()), n.RecordValidator)
 		names, err := namesys.NewNameSystem(records, namesys.WithDatastore(n.Repo.Datastore()),
-			namesys.WithDNSResolver(n.DNSResolver), namesys.WithCache(node.DefaultIpnsCacheSize))
+			namesys.WithDNSResolver(n.DNSResolver), namesys.WithCache(kubonode.DefaultIpnsCacheSize))
 		if err != nil {
 			return nil, err
 		}

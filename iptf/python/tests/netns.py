@@ -444,6 +444,23 @@ class IptfHost:
         flags = ["-r"] if Path(path).is_dir() else []
         return self.cmd("add", "-Q", *flags, *args, str(path), timeout=timeout).decode().strip()
 
+    def fetch(self, cid: str, dest: Path, timeout: float = 120) -> float:
+        """`cat cid > dest`; returns the seconds it took."""
+        with open(dest, "wb") as out:
+            start = time.perf_counter()
+            self.run("cat", cid, stdout=out, timeout=timeout)
+            return time.perf_counter() - start
+
+    def local_refs(self) -> set[str]:
+        """CIDs of the blocks in this node's own blockstore (as `refs local` prints them: CIDv1
+        raw, since the blockstore is keyed by multihash)."""
+        return set(self.cmd("refs", "local", timeout=60).decode().split())
+
+    def has_local(self, cid: str) -> bool:
+        """Whether this node's blockstore holds the block of cid (never fetches)."""
+        raw = self.cmd("cid", "format", "-v", "1", "--mc", "raw", "-b", "base32", cid).decode().strip()
+        return raw in self.local_refs()
+
     def connect(self, other: "IptfHost", timeout: float = 30) -> None:
         self.cmd("swarm", "connect", other.multiaddr, timeout=timeout)
 
@@ -455,6 +472,72 @@ class IptfHost:
     def wait_peers(self, others: Iterable["IptfHost"], timeout: float = 30) -> None:
         want = {o.peer_id for o in others}
         wait_for(lambda: want <= self.peers(), timeout, interval=0.2, what=f"{self} to see peers {want}")
+
+
+@dataclass
+class Fetch:
+    """One timed fetch by a fresh client from some providers."""
+
+    providers: int
+    seconds: float
+    size: int
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.size / self.seconds / 1e6
+
+
+def fresh_client(bed: TestBed, index: int, repo: Path, providers: Sequence[IptfHost]) -> IptfHost:
+    """A new node on host index, connected to providers (and only them)."""
+    client = bed.iptf(index, repo)
+    for p in providers:
+        client.connect(p)
+    client.wait_peers(providers)
+    return client
+
+
+def check_fetch(client: IptfHost, providers: Sequence[IptfHost], out: Path, expected: Path) -> None:
+    """Assert out holds expected's bytes and the client met no peer but providers; deletes out."""
+    try:
+        if not (out.stat().st_size == expected.stat().st_size and _same_bytes(out, expected)):
+            raise AssertionError(f"{client} fetched bytes that differ from {expected}")
+    finally:
+        out.unlink(missing_ok=True)
+    stray = client.peers() - {p.peer_id for p in providers}
+    if stray:
+        raise AssertionError(f"{client} reached peers it was not given: {stray}")
+
+
+def drop_node(bed: TestBed, node: IptfHost) -> None:
+    """Stop a node, forget it and delete its repo."""
+    node.stop()
+    if node in bed.nodes:
+        bed.nodes.remove(node)
+    shutil.rmtree(node.repo, ignore_errors=True)
+
+
+def fresh_client_fetch(bed: TestBed, index: int, repo: Path, providers: Sequence[IptfHost], cid: str,
+                       expected: Path, timeout: float = 120) -> Fetch:
+    """Start a fresh node on host index, connect it to providers only, time `cat cid` (nothing
+    else is timed), check the bytes against expected, then stop the node and delete its repo."""
+    client = fresh_client(bed, index, repo, providers)
+    try:
+        out = repo.parent / f"{repo.name}.out"
+        seconds = client.fetch(cid, out, timeout=timeout)
+        check_fetch(client, providers, out, expected)
+        return Fetch(providers=len(providers), seconds=seconds, size=expected.stat().st_size)
+    finally:
+        drop_node(bed, client)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 22), fb.read(1 << 22)
+            if x != y:
+                return False
+            if not x:
+                return True
 
 
 def root_network_state() -> dict[str, list[str]]:
