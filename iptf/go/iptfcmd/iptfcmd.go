@@ -17,6 +17,7 @@ import (
 
 	"iptf.io/node/blockmap"
 	"iptf.io/node/lifecycle"
+	"iptf.io/node/peerguard"
 )
 
 // Root is the `iptf` command group.
@@ -114,6 +115,8 @@ type Status struct {
 	OnDemand    bool   // started on demand, so it stops when idle
 	IdleTimeout string // idle time after which an on-demand node stops
 	IdleFor     string // time since the last command
+	// DroppedPeers are peers disconnected for sending bad blocks, with the reason.
+	DroppedPeers map[string]peerguard.Drop `json:",omitempty"`
 }
 
 // StatusCmd reports on the node without counting as activity.
@@ -134,12 +137,13 @@ var statusCmd = &cmds.Command{
 			return err
 		}
 		s := &Status{
-			Repo:     cfgRoot,
-			Pid:      os.Getpid(),
-			ID:       node.Identity.String(),
-			Online:   node.IsOnline,
-			OnDemand: lifecycle.StartedOnDemand(),
-			IdleFor:  lifecycle.Global.IdleFor().Round(time.Millisecond).String(),
+			Repo:         cfgRoot,
+			Pid:          os.Getpid(),
+			ID:           node.Identity.String(),
+			Online:       node.IsOnline,
+			OnDemand:     lifecycle.StartedOnDemand(),
+			IdleFor:      lifecycle.Global.IdleFor().Round(time.Millisecond).String(),
+			DroppedPeers: peerguard.Global.Dropped(),
 		}
 		if s.OnDemand {
 			s.IdleTimeout = lifecycle.IdleTimeout().String()

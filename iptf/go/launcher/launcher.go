@@ -20,6 +20,7 @@ import (
 	"iptf.io/node/defaults"
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
+	"iptf.io/node/peerguard"
 	"iptf.io/node/repodir"
 	"iptf.io/node/serve"
 )
@@ -38,6 +39,7 @@ func init() {
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)
+	loader.Preload(peerguard.Plugins...)
 }
 
 // localOnly lists commands that never start a node: they work on the repo's files directly.

@@ -149,6 +149,10 @@ def test_corrupted_block_is_rejected_and_honest_peer_serves(online: IptfRepo, ku
     proc = online.run("cat", "--timeout=8s", cid, check=False)
     assert proc.returncode != 0, "a corrupted block was accepted"
     online.run("repo", "verify")  # nothing bad was stored
+    # The peer that sent it is dropped.
+    dropped = online.status()["DroppedPeers"]
+    assert kubo022.peer_id in dropped and "match no CID" in dropped[kubo022.peer_id]["Reason"]
+    assert kubo022.peer_id not in online.out("swarm", "peers")
 
     with KuboCurrent(tmp_path) as honest:
         honest.start()

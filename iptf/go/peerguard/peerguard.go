@@ -1,0 +1,183 @@
+// Package peerguard drops peers that send bad blocks. Bitswap names each received block by
+// hashing its bytes, so a corrupted or forged block arrives under a CID nobody wanted; the
+// guard sees every incoming bitswap message before the client handles it and disconnects a
+// peer whose block is neither wanted, nor wanted recently, nor already stored. (Such a block
+// is never stored: nothing wanted it.)
+package peerguard
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/bitswap"
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	blockstore "github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/go-cid"
+	logging "github.com/ipfs/go-log/v2"
+	"github.com/ipfs/kubo/core"
+	"github.com/ipfs/kubo/plugin"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"go.uber.org/fx"
+)
+
+var log = logging.Logger("iptf/peerguard")
+
+const (
+	recentWants  = 1 << 16 // CIDs remembered as recently wanted (late duplicates are fine)
+	seenMessages = 256     // messages remembered, to look at each one once
+)
+
+// fifoSet is a set that forgets its oldest members beyond a size.
+type fifoSet[T comparable] struct {
+	set   map[T]struct{}
+	order []T
+	max   int
+}
+
+func newFifoSet[T comparable](max int) *fifoSet[T] {
+	return &fifoSet[T]{set: map[T]struct{}{}, max: max}
+}
+
+func (s *fifoSet[T]) add(v T) bool {
+	if _, ok := s.set[v]; ok {
+		return false
+	}
+	if len(s.order) >= s.max {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.set[v] = struct{}{}
+	s.order = append(s.order, v)
+	return true
+}
+
+func (s *fifoSet[T]) has(v T) bool {
+	_, ok := s.set[v]
+	return ok
+}
+
+// Drop records why and when a peer was dropped.
+type Drop struct {
+	Time   time.Time
+	Reason string
+}
+
+// Guard is a bitswap tracer that drops peers sending blocks nobody wanted.
+type Guard struct {
+	mu      sync.Mutex
+	recent  *fifoSet[cid.Cid]
+	seen    *fifoSet[bsmsg.BitSwapMessage]
+	dropped map[peer.ID]Drop
+	host    host.Host
+	wants   func() []cid.Cid
+	blocks  blockstore.Blockstore
+}
+
+// Global is the node's guard.
+var Global = &Guard{
+	recent:  newFifoSet[cid.Cid](recentWants),
+	seen:    newFifoSet[bsmsg.BitSwapMessage](seenMessages),
+	dropped: map[peer.ID]Drop{},
+}
+
+// MessageSent implements the bitswap tracer; sent messages need no check.
+func (g *Guard) MessageSent(peer.ID, bsmsg.BitSwapMessage) {}
+
+// MessageReceived checks the blocks of a message the first time bitswap reports it (before
+// the client handles them, while their wants are still listed).
+func (g *Guard) MessageReceived(p peer.ID, msg bsmsg.BitSwapMessage) {
+	blks := msg.Blocks()
+	if len(blks) == 0 {
+		return
+	}
+	g.mu.Lock()
+	first := g.seen.add(msg)
+	ready := g.wants != nil && g.blocks != nil
+	if !first || !ready {
+		g.mu.Unlock()
+		return
+	}
+	for _, c := range g.wants() {
+		g.recent.add(c)
+	}
+	var bad cid.Cid
+	for _, b := range blks {
+		if !g.recent.has(b.Cid()) {
+			bad = b.Cid()
+			break
+		}
+	}
+	g.mu.Unlock()
+	if !bad.Defined() {
+		return
+	}
+	if has, err := g.blocks.Has(context.Background(), bad); err == nil && has {
+		return // a late duplicate of a block we already have
+	}
+	g.drop(p, "sent a block whose bytes match no CID that was wanted ("+bad.String()+")")
+}
+
+func (g *Guard) drop(p peer.ID, reason string) {
+	g.mu.Lock()
+	g.dropped[p] = Drop{Time: time.Now(), Reason: reason}
+	h := g.host
+	g.mu.Unlock()
+	log.Warnf("dropping peer %s: %s", p, reason)
+	if h != nil {
+		_ = h.Network().ClosePeer(p)
+	}
+}
+
+// Dropped lists the peers dropped so far.
+func (g *Guard) Dropped() map[string]Drop {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[string]Drop, len(g.dropped))
+	for p, d := range g.dropped {
+		out[p.String()] = d
+	}
+	return out
+}
+
+// Plugin installs the guard into the node's bitswap and gives it the node.
+type Plugin struct{}
+
+var (
+	_ plugin.PluginFx             = (*Plugin)(nil)
+	_ plugin.PluginDaemonInternal = (*Plugin)(nil)
+)
+
+// Plugins lists the plugins this package contributes to the node.
+var Plugins = []plugin.Plugin{&Plugin{}}
+
+// Name implements plugin.Plugin.
+func (*Plugin) Name() string { return "iptf-peerguard" }
+
+// Version implements plugin.Plugin.
+func (*Plugin) Version() string { return "0.1.0" }
+
+// Init implements plugin.Plugin.
+func (*Plugin) Init(*plugin.Environment) error { return nil }
+
+// Options adds the guard to bitswap's options.
+func (*Plugin) Options(info core.FXNodeInfo) ([]fx.Option, error) {
+	withTracer := fx.Annotate(
+		func() []bitswap.Option { return []bitswap.Option{bitswap.WithTracer(Global)} },
+		fx.ResultTags(`group:"bitswap-options,flatten"`),
+	)
+	return append(info.FXOptions, fx.Provide(withTracer)), nil
+}
+
+// Start gives the guard the node's host, wantlist and blockstore.
+func (*Plugin) Start(node *core.IpfsNode) error {
+	Global.mu.Lock()
+	defer Global.mu.Unlock()
+	Global.host = node.PeerHost
+	Global.blocks = node.Blockstore
+	if node.Bitswap != nil {
+		Global.wants = node.Bitswap.GetWantlist
+	}
+	return nil
+}
