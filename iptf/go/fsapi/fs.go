@@ -488,10 +488,15 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
 	default:
 		return errorf(InvalidArgument, u.Raw, "unknown removal kind %q", kind)
 	}
+	return fs.unlink(ctx, u, dir, name)
+}
+
+// unlink removes name from dir, which holds u, and persists the tree.
+func (fs *FS) unlink(ctx context.Context, u uri.URI, dir *mfs.Directory, name string) error {
 	if err := dir.Unlink(name); err != nil {
 		return classify(u.Raw, err)
 	}
-	_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(u.Path))
+	_, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(u.Path))
 	return classify(u.Raw, err)
 }
 
@@ -547,11 +552,7 @@ func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
 	if srcDir, _, err = fs.parentDir(src); err != nil {
 		return err
 	}
-	if err := srcDir.Unlink(srcName); err != nil {
-		return classify(src.Raw, err)
-	}
-	_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(src.Path))
-	return classify(src.Raw, err)
+	return fs.unlink(ctx, src, srcDir, srcName)
 }
 
 // Copy puts the file at src (any namespace) at dst in the writable tree, without moving bytes.
