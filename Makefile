@@ -12,7 +12,7 @@ PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
 APT_PACKAGES := nlohmann-json3-dev libgtest-dev
 
-.PHONY: venv demo test bench apt clean gateway-conformance
+.PHONY: venv demo test bench loadtest dashboard apt clean gateway-conformance
 
 venv: $(VENV)/.installed
 
@@ -61,9 +61,22 @@ test: venv
 	cd iptf/go && go test ./...
 	$(VPY) -m pytest -q
 
+# Benchmarks; each run is also kept as perf/results/bench-<commit>-<UTC time>.json for the dashboard.
 bench: venv
 	mkdir -p perf/results
-	$(VPY) -m pytest -q perf --benchmark-only --benchmark-json=perf/results/latest.json -p no:cacheprovider
+	rm -f perf/results/latest.json
+	$(VPY) -m pytest -q perf --benchmark-only --benchmark-json=perf/results/latest.json -p no:cacheprovider; rc=$$?; \
+	if [ -s perf/results/latest.json ]; then \
+	  cp perf/results/latest.json perf/results/bench-$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)-$$(date -u +%Y%m%dT%H%M%SZ).json; \
+	fi; exit $$rc
+
+# Load test of `iptf serve` on 127.0.0.1: 64 clients, at most 60 s and 100000 requests; fails on any failed request.
+loadtest: venv
+	$(VPY) perf/loadtest/run.py $(LOADTEST_ARGS)
+
+# perf/results/dashboard.html from every result in perf/results/ (standard library only).
+dashboard:
+	$(PYTHON) perf/dashboard/build.py
 
 # The gateway conformance suite (github.com/ipfs/gateway-conformance) is not served by the Go
 # module proxy: build its tool from a checkout outside this tree, named by GATEWAY_CONFORMANCE_HOME.

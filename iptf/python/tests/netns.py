@@ -9,7 +9,7 @@ Every veth is created inside the bridge namespace with its peer placed straight 
 namespace, so nothing ever appears in the root namespace; no namespace has a default route, a
 link to a real interface or NAT: traffic can only go between the bed's own hosts.
 
-    with TestBed(hosts=3, rate_mbit=[80, 80, None]) as bed:
+    with TestBed(3, rate_mbit=[80, 80, None]) as bed:
         a, b = bed.iptf(0, tmp / "a"), bed.iptf(1, tmp / "b")
         b.connect(a)
         assert b.cmd("cat", a.add(path)) == path.read_bytes()
@@ -173,7 +173,7 @@ c.close()
 
 @dataclass
 class TestBed:
-    """A bridge namespace and `hosts` host namespaces on it; a context manager that cleans up.
+    """A bridge namespace and `hosts_count` host namespaces on it; a context manager that cleans up.
 
     rate_mbit: one egress limit for every host, or one per host (None: unlimited).
     """
@@ -497,7 +497,8 @@ def fresh_client(bed: TestBed, index: int, repo: Path, providers: Sequence[IptfH
 
 
 def check_fetch(client: IptfHost, providers: Sequence[IptfHost], out: Path, expected: Path) -> None:
-    """Assert out holds expected's bytes and the client met no peer but providers; deletes out."""
+    """Assert out holds expected's bytes, the client met no peer but providers and dropped none
+    of them (they are honest); deletes out."""
     try:
         if not (out.stat().st_size == expected.stat().st_size and _same_bytes(out, expected)):
             raise AssertionError(f"{client} fetched bytes that differ from {expected}")
@@ -506,6 +507,9 @@ def check_fetch(client: IptfHost, providers: Sequence[IptfHost], out: Path, expe
     stray = client.peers() - {p.peer_id for p in providers}
     if stray:
         raise AssertionError(f"{client} reached peers it was not given: {stray}")
+    dropped = json.loads(client.cmd("iptf", "status", "--enc=json")).get("DroppedPeers")
+    if dropped:  # every provider here is honest
+        raise AssertionError(f"{client} dropped honest providers: {dropped}")
 
 
 def drop_node(bed: TestBed, node: IptfHost) -> None:
