@@ -1,7 +1,7 @@
 // Package fetch makes byte ranges of UnixFS files local: it finds the blocks a range needs,
-// level by level, and fetches the missing ones concurrently over several bitswap sessions so
-// that the wants spread across every peer that has them. Readahead keeps the next window
-// coming while a reader consumes the current one.
+// level by level, and fetches the missing ones in a bitswap session with a window of wants
+// outstanding, so that they spread across every peer that has them. Readahead keeps the next
+// window coming while a reader consumes the current one.
 package fetch
 
 import (
@@ -24,8 +24,9 @@ var log = logging.Logger("iptf/fetch")
 // Readahead tuning: how far ahead of a sequential reader blocks are fetched.
 const (
 	DefaultWindow    = 32 << 20
-	minSessions      = 2
-	maxSessions      = 16
+	minWindow        = 12 // wants outstanding in a fetch, at least
+	wantsPerPeer     = 3
+	maxWindow        = 64
 	prefetchDeadline = 2 * time.Minute
 )
 
@@ -130,7 +131,11 @@ func overlapping(nd ipld.Node, base, from, to uint64) ([]piece, error) {
 	return out, nil
 }
 
-// getAll fetches the pieces' root blocks that are missing, spread over several sessions.
+// getAll fetches the pieces' root blocks that are missing, in one bitswap session, keeping a
+// window of wants outstanding rather than asking for all at once: each new want goes to the
+// peer that answers first that it has the block, and a peer busy sending answers later, so
+// the load spreads across the peers instead of piling onto whichever answered first at the
+// start.
 func (f *Fetcher) getAll(ctx context.Context, pieces []piece) error {
 	var missing []cid.Cid
 	for _, p := range pieces {
@@ -145,17 +150,27 @@ func (f *Fetcher) getAll(ctx context.Context, pieces []piece) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	n := f.sessions(len(missing))
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		var group []cid.Cid
-		for j := i; j < len(missing); j += n {
-			group = append(group, missing[j])
-		}
-		go func() { errs <- f.getGroup(ctx, group) }()
+	sess := blockservice.NewSession(ctx, f.node.Blocks)
+	todo := make(chan cid.Cid, len(missing))
+	for _, c := range missing {
+		todo <- c
+	}
+	close(todo)
+	workers := min(f.window(), len(missing))
+	errs := make(chan error, workers)
+	for i := 0; i < workers; i++ {
+		go func() {
+			for c := range todo {
+				if _, err := sess.GetBlock(ctx, c); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
 	}
 	var first error
-	for i := 0; i < n; i++ {
+	for i := 0; i < workers; i++ {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
@@ -163,29 +178,14 @@ func (f *Fetcher) getAll(ctx context.Context, pieces []piece) error {
 	return first
 }
 
-// sessions is how many bitswap sessions share a fetch: two per connected peer (each session
-// settles on the peers that answered it first, so several spread the load), within bounds.
-func (f *Fetcher) sessions(wants int) int {
+// window is how many wants a fetch keeps outstanding: enough to fill each connected peer's
+// link, within bounds.
+func (f *Fetcher) window() int {
 	peers := 1
 	if f.node.PeerHost != nil {
-		peers = len(f.node.PeerHost.Network().Peers())
+		peers = max(1, len(f.node.PeerHost.Network().Peers()))
 	}
-	return max(min(2*peers, maxSessions, wants), min(minSessions, wants))
-}
-
-func (f *Fetcher) getGroup(ctx context.Context, group []cid.Cid) error {
-	sess := blockservice.NewSession(ctx, f.node.Blocks)
-	got := 0
-	for range sess.GetBlocks(ctx, group) {
-		got++
-	}
-	if got < len(group) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return ipld.ErrNotFound{Cid: group[0]}
-	}
-	return nil
+	return min(max(minWindow, wantsPerPeer*peers), maxWindow)
 }
 
 // Prefetch fetches [offset, offset+length) of the file in the background, unless that range

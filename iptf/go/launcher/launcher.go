@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs/kubo/plugin/loader"
 
 	"iptf.io/node/defaults"
+	"iptf.io/node/fetch"
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
@@ -40,6 +41,7 @@ func init() {
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)
 	loader.Preload(peerguard.Plugins...)
+	loader.Preload(fetch.Plugins...)
 }
 
 // localOnly lists commands that never start a node: they work on the repo's files directly.
