@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	dshelp "github.com/ipfs/boxo/datastore/dshelp"
-	flatfs "github.com/ipfs/go-ds-flatfs"
 	"github.com/ipfs/go-cid"
+	flatfs "github.com/ipfs/go-ds-flatfs"
 )
 
 // Locator turns a block's CID into the path of the file holding it in a flatfs blockstore.

@@ -15,8 +15,8 @@ import (
 	"github.com/ipfs/boxo/ipld/unixfs"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
-	"github.com/ipfs/kubo/core"
 	logging "github.com/ipfs/go-log/v2"
+	"github.com/ipfs/kubo/core"
 )
 
 var log = logging.Logger("iptf/fetch")

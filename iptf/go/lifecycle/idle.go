@@ -6,9 +6,9 @@ import (
 	"syscall"
 	"time"
 
+	logging "github.com/ipfs/go-log/v2"
 	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/plugin"
-	logging "github.com/ipfs/go-log/v2"
 )
 
 var log = logging.Logger("iptf/lifecycle")
