@@ -50,16 +50,9 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64) (io.R
 	if u.Namespace == uri.Meta {
 		return nil, errorf(InvalidArgument, u.Raw, "read meta paths with open")
 	}
-	nd, err := fs.node(ctx, u)
+	nd, size, err := fs.fileNode(ctx, u)
 	if err != nil {
 		return nil, err
-	}
-	typ, size, err := describe(u.Raw, nd)
-	if err != nil {
-		return nil, err
-	}
-	if typ != typeFile {
-		return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
 	if offset >= size {
 		return bytes.NewReader(nil), nil
@@ -176,6 +169,22 @@ func (fs *FS) node(ctx context.Context, u uri.URI) (ipld.Node, error) {
 		nd, err := fsn.GetNode()
 		return nd, classify(u.Raw, err)
 	}
+}
+
+// fileNode returns the node of the file at u and its size; a directory is FailedPrecondition.
+func (fs *FS) fileNode(ctx context.Context, u uri.URI) (ipld.Node, uint64, error) {
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, 0, err
+	}
+	typ, size, err := describe(u.Raw, nd)
+	if err != nil {
+		return nil, 0, err
+	}
+	if typ != typeFile {
+		return nil, 0, errorf(FailedPrecondition, u.Raw, "is a directory")
+	}
+	return nd, size, nil
 }
 
 // describe gives a node's type and size.
@@ -571,16 +580,9 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Wri
 	if src.Namespace == uri.Meta {
 		return nil, errorf(InvalidArgument, src.Raw, "copy the file under iptf://repo/root/ instead")
 	}
-	nd, err := fs.node(ctx, src)
+	nd, size, err := fs.fileNode(ctx, src)
 	if err != nil {
 		return nil, err
-	}
-	typ, size, err := describe(src.Raw, nd)
-	if err != nil {
-		return nil, err
-	}
-	if typ != typeFile {
-		return nil, errorf(FailedPrecondition, src.Raw, "is a directory")
 	}
 	if err := fs.place(ctx, dst, nd); err != nil {
 		return nil, err
