@@ -10,6 +10,7 @@ import subprocess
 import time
 import weakref
 from collections.abc import Sequence
+from typing import Self
 from pathlib import Path
 from typing import IO, Any
 
@@ -129,3 +130,24 @@ class JsonLinesProcess:
                 except OSError:
                     pass
         self._finalizer.detach()
+
+
+class PeerProcess:
+    """Base of the test peers that run in a JsonLinesProcess: a context manager that closes
+    the peer, and the PID of its process while it runs."""
+
+    _proc: JsonLinesProcess | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:  # overridden
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the peer's process while it runs."""
+        return self._proc.pid if self._proc and self._proc.alive else None

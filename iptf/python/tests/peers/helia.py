@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Self
 
-from ._jsonlines import JsonLinesProcess, PeerProcessError
+from ._jsonlines import JsonLinesProcess, PeerProcess, PeerProcessError
 
 HELIA_DIR = Path(__file__).with_name("helia")
 
@@ -44,7 +44,7 @@ def add_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class HeliaPeer:
+class HeliaPeer(PeerProcess):
     """A Helia process: `hash()` works at once; `start()` brings up its libp2p node on 127.0.0.1.
 
     Options of `hash`/`add` mirror kubo's add flags, in snake_case or camelCase: cid_version (0|1),
@@ -60,16 +60,6 @@ class HeliaPeer:
         self.multiaddrs: list[str] = []
         self._proc: JsonLinesProcess | None = None
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def pid(self) -> int | None:
-        """PID of the node process while it runs."""
-        return self._proc.pid if self._proc and self._proc.alive else None
 
     @property
     def multiaddr(self) -> str:

