@@ -58,43 +58,60 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64) (io.R
 		return bytes.NewReader(nil), nil
 	}
 	length = min(length, size-offset)
-	r, err := unixfsio.NewDagReader(ctx, nd, fs.Node.DAG)
-	if err != nil {
-		return nil, classify(u.Raw, err)
+	r := &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fetch.For(fs.Node), dagService: fs.Node.DAG, root: nd,
+		size: size, pos: offset, end: offset + length}
+	// Make the first window local now, so that a missing block is this command's error.
+	if err := r.fetchWindow(); err != nil {
+		return nil, err
 	}
-	if _, err := r.Seek(int64(offset), io.SeekStart); err != nil {
-		return nil, classify(u.Raw, err)
-	}
-	return &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fetch.For(fs.Node), root: nd, size: size,
-		dag: r, pos: offset, end: offset + length}, nil
+	return r, nil
 }
 
 // fetchingReader reads a range window by window, making each window local (and starting the
 // next) before reading it, so that fetching overlaps sending.
 type fetchingReader struct {
-	ctx      context.Context
-	raw      string
-	fetcher  *fetch.Fetcher
-	root     ipld.Node
-	size     uint64
-	dag      io.Reader
-	pos, end uint64 // next byte to read; end of the range
-	readyEnd uint64 // bytes before this are local
+	ctx        context.Context
+	raw        string
+	fetcher    *fetch.Fetcher
+	dagService ipld.DAGService
+	root       ipld.Node
+	size       uint64
+	dag        io.ReadSeeker // opened once the first window is local
+	pos, end   uint64        // next byte to read; end of the range
+	readyEnd   uint64        // bytes before this are local
 }
 
 // readWindow is how much of a range is made local before its bytes are sent.
 const readWindow = 8 << 20
+
+// fetchWindow makes the next window local and opens the reader at the current position.
+func (r *fetchingReader) fetchWindow() error {
+	n := min(readWindow, r.end-r.pos)
+	if err := r.fetcher.Read(r.ctx, r.root, r.size, r.pos, n); err != nil {
+		return classify(r.raw, err)
+	}
+	r.readyEnd = r.pos + n
+	if r.dag == nil {
+		dr, err := unixfsio.NewDagReader(r.ctx, r.root, r.dagService)
+		if err != nil {
+			return classify(r.raw, err)
+		}
+		if _, err := dr.Seek(int64(r.pos), io.SeekStart); err != nil {
+			return classify(r.raw, err)
+		}
+		r.dag = dr
+	}
+	return nil
+}
 
 func (r *fetchingReader) Read(p []byte) (int, error) {
 	if r.pos >= r.end {
 		return 0, io.EOF
 	}
 	if r.pos >= r.readyEnd {
-		n := min(readWindow, r.end-r.pos)
-		if err := r.fetcher.Read(r.ctx, r.root, r.size, r.pos, n); err != nil {
-			return 0, classify(r.raw, err)
+		if err := r.fetchWindow(); err != nil {
+			return 0, err
 		}
-		r.readyEnd = r.pos + n
 	}
 	p = p[:min(uint64(len(p)), r.readyEnd-r.pos)]
 	n, err := r.dag.Read(p)
