@@ -12,7 +12,7 @@ PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
 APT_PACKAGES := nlohmann-json3-dev libgtest-dev
 
-.PHONY: venv demo test bench loadtest dashboard apt clean gateway-conformance
+.PHONY: venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance
 
 venv: $(VENV)/.installed
 
@@ -73,6 +73,11 @@ bench: venv
 # Load test of `iptf serve` on 127.0.0.1: 64 clients, at most 60 s and 100000 requests; fails on any failed request.
 loadtest: venv
 	$(VPY) perf/loadtest/run.py $(LOADTEST_ARGS)
+
+# Memory-leak checks (memray on TensorFlow streaming through iptf://, the node's Go heap over
+# add/read cycles); not part of `make test`. Reports land in perf/results/leakcheck/.
+leakcheck: venv
+	$(VPY) -m pytest -q -s perf/leakcheck -p no:cacheprovider
 
 # perf/results/dashboard.html from every result in perf/results/ (standard library only).
 dashboard:

@@ -1,0 +1,28 @@
+"""Leak checks (`make leakcheck`): isolated repos whose nodes stay up for the whole check."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "iptf" / "python" / "tests"))
+sys.path.insert(0, str(HERE))
+
+from helpers import IptfRepo  # noqa: E402
+
+
+@pytest.fixture
+def node_repo(tmp_path: Path) -> Iterator[IptfRepo]:
+    """A fresh `iptf init --profile test` repo, offline, whose on-demand node does not stop
+    while idle during the check; the node is stopped by PID and the repo deleted after."""
+    r = IptfRepo(tmp_path / "repo", extra_env={"IPTF_IDLE_TIMEOUT": "60m"})
+    r.init()
+    yield r
+    r.stop()
+    shutil.rmtree(r.path, ignore_errors=True)  # can be gigabytes; pytest keeps old tmp dirs
+
