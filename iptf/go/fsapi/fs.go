@@ -357,6 +357,22 @@ func writable(u uri.URI) error {
 	return nil
 }
 
+// treePath parses a URI that must name a path in the writable tree itself (not a meta path,
+// for which metaWhy says what to do instead).
+func treePath(raw, metaWhy string) (uri.URI, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return uri.URI{}, err
+	}
+	if err := writable(u); err != nil {
+		return uri.URI{}, err
+	}
+	if u.Namespace == uri.Meta {
+		return uri.URI{}, errorf(PermissionDenied, u.Raw, "%s", metaWhy)
+	}
+	return u, nil
+}
+
 // parentDir returns the directory that holds u and u's name in it.
 func (fs *FS) parentDir(u uri.URI) (*mfs.Directory, string, error) {
 	if u.Path == "/" {
@@ -434,15 +450,9 @@ func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Writt
 
 // Mkdir creates a directory; with parents, missing parents too and an existing directory is fine.
 func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
-	u, err := parse(raw)
+	u, err := treePath(raw, "iptf://meta/ holds no directories of its own")
 	if err != nil {
 		return err
-	}
-	if err := writable(u); err != nil {
-		return err
-	}
-	if u.Namespace == uri.Meta {
-		return errorf(PermissionDenied, u.Raw, "iptf://meta/ holds no directories of its own")
 	}
 	if fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err == nil {
 		if fsn.Type() == mfs.TDir && parents {
@@ -475,15 +485,9 @@ const (
 
 // Remove deletes a file, an empty directory, or a whole tree (kind).
 func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
-	u, err := parse(raw)
+	u, err := treePath(raw, "remove the file under iptf://repo/root/ instead")
 	if err != nil {
 		return err
-	}
-	if err := writable(u); err != nil {
-		return err
-	}
-	if u.Namespace == uri.Meta {
-		return errorf(PermissionDenied, u.Raw, "remove the file under iptf://repo/root/ instead")
 	}
 	dir, name, err := fs.parentDir(u)
 	if err != nil {
