@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # one line, never a traceback (IPTF_DEBUG=1 shows it)
+        if os.environ.get("IPTF_DEBUG") == "1":
+            raise
+        print(f"Error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return 0  # not reached: execv replaced the process
 
 

@@ -77,3 +77,12 @@ def test_iptf_tensorboard_refuses_load_fast_true(repo: IptfRepo) -> None:
         proc = repo.run("tensorboard", "--logdir", "iptf://repo/root/logs", *args, check=False)
         assert proc.returncode == 1
         assert "--load_fast=true" in proc.stderr.decode() and proc.stderr.decode().count("\n") == 1
+
+
+def test_status_help_json_and_bad_option(repo: IptfRepo) -> None:
+    assert repo.out("status", "--help").startswith("usage: iptf status")
+    bad = repo.run("status", "--bogus", check=False)
+    assert bad.returncode == 1 and bad.stderr.decode().count("\n") == 1 and "Traceback" not in bad.stderr.decode()
+    repo.out("id")
+    info = __import__("json").loads(repo.out("status", "--json"))
+    assert info["OnDemand"] is True and info["Repo"] == str(repo.path)

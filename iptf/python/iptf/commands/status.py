@@ -7,20 +7,38 @@ import os
 import subprocess
 
 from .._binary import node_binary
+from ..errors import IptfError
 from . import command
+
+USAGE = """usage: iptf status [--json]
+
+Shows whether a node runs for the repo ($IPTF_PATH or ~/.iptf), without starting one: its peer
+ID, process, whether it is online, started on demand (and its idle timeout), how long it has been
+idle, and peers it dropped for sending bad blocks. --json prints all of it as JSON.
+"""
 
 
 @command("status", "Show whether a node runs for the repo, without starting one")
 def status(args: list[str]) -> int:
+    if "-h" in args or "--help" in args:
+        print(USAGE, end="")
+        return 0
+    unknown = [a for a in args if a != "--json"]
+    if unknown:
+        raise IptfError(f"unknown option {unknown[0]!r} (usage: iptf status [--json])")
     env = dict(os.environ, IPTF_AUTOSTART="0")
-    proc = subprocess.run(
-        [node_binary(), "iptf", "status", "--enc=json", *args], capture_output=True, env=env, check=False
-    )
+    proc = subprocess.run([node_binary(), "iptf", "status", "--enc=json"], capture_output=True, env=env,
+                          check=False)
     if proc.returncode != 0:
         print("no IPTF node is running for this repo")
         return 1
     info = json.loads(proc.stdout)
+    if "--json" in args:
+        print(json.dumps(info, indent=2))
+        return 0
     mode = f"on demand, stops after {info['IdleTimeout']} idle" if info["OnDemand"] else "foreground"
     print(f"node {info['ID']} (pid {info['Pid']}, {'online' if info['Online'] else 'offline'}, {mode})")
     print(f"repo {info['Repo']}; idle for {info['IdleFor']}")
+    for peer, drop in (info.get("DroppedPeers") or {}).items():
+        print(f"dropped peer {peer}: {drop['Reason']}")
     return 0
