@@ -1,8 +1,8 @@
 // Package peerguard drops peers that send bad blocks. Bitswap names each received block by
 // hashing its bytes, so a corrupted or forged block arrives under a CID nobody wanted; the
 // guard sees every incoming bitswap message before the client handles it and disconnects a
-// peer whose block is neither wanted, nor wanted recently, nor already stored. (Such a block
-// is never stored: nothing wanted it.)
+// peer whose block is neither wanted, nor wanted recently, nor already stored, and keeps it
+// disconnected while the node runs. (Such a block is never stored: nothing wanted it.)
 package peerguard
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/plugin"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"go.uber.org/fx"
 )
@@ -170,7 +171,8 @@ func (*Plugin) Options(info core.FXNodeInfo) ([]fx.Option, error) {
 	return append(info.FXOptions, fx.Provide(withTracer)), nil
 }
 
-// Start gives the guard the node's host, wantlist and blockstore.
+// Start gives the guard the node's host, wantlist and blockstore, and keeps dropped peers out:
+// a new connection from one is closed at once.
 func (*Plugin) Start(node *core.IpfsNode) error {
 	Global.mu.Lock()
 	defer Global.mu.Unlock()
@@ -179,5 +181,21 @@ func (*Plugin) Start(node *core.IpfsNode) error {
 	if node.Bitswap != nil {
 		Global.wants = node.Bitswap.GetWantlist
 	}
+	if node.PeerHost != nil {
+		node.PeerHost.Network().Notify(&network.NotifyBundle{
+			ConnectedF: func(_ network.Network, c network.Conn) {
+				if Global.isDropped(c.RemotePeer()) {
+					go c.Close()
+				}
+			},
+		})
+	}
 	return nil
+}
+
+func (g *Guard) isDropped(p peer.ID) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.dropped[p]
+	return ok
 }

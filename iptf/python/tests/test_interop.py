@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -152,6 +153,9 @@ def test_corrupted_block_is_rejected_and_honest_peer_serves(online: IptfRepo, ku
     # The peer that sent it is dropped.
     dropped = online.status()["DroppedPeers"]
     assert kubo022.peer_id in dropped and "match no CID" in dropped[kubo022.peer_id]["Reason"]
+    # ...and kept out: dialling it again does not bring it back.
+    online.run("swarm", "connect", kubo022.multiaddr, check=False)
+    time.sleep(1)
     assert kubo022.peer_id not in online.out("swarm", "peers")
 
     with KuboCurrent(tmp_path) as honest:
