@@ -37,7 +37,6 @@ type Fetcher struct {
 	mu      sync.Mutex
 	ahead   map[cid.Cid]uint64 // per file root: end of the range already fetched or being fetched
 	lastEnd map[cid.Cid]uint64 // per file root: where the last read ended
-	running sync.WaitGroup
 }
 
 // New returns a Fetcher for the node.
@@ -202,9 +201,7 @@ func (f *Fetcher) Prefetch(root ipld.Node, offset, length uint64) {
 	}
 	f.ahead[root.Cid()] = end
 	f.mu.Unlock()
-	f.running.Add(1)
 	go func() {
-		defer f.running.Done()
 		ctx, cancel := context.WithTimeout(f.node.Context(), prefetchDeadline)
 		defer cancel()
 		if err := f.Ensure(ctx, root, offset, end-offset); err != nil {
