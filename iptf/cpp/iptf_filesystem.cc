@@ -167,7 +167,8 @@ class ReadableFile {
 };
 
 // A file being written: appends go to a staging file in <repo>/staging/, which the node
-// imports on flush, sync and close.
+// imports on flush and sync before they return; on close the node takes the file over and
+// imports it in the background, as a local filesystem writes back its page cache.
 class StagedFile {
  public:
   // Starts writing uri: empty (truncating it now), or from its current content (append).
@@ -209,7 +210,7 @@ class StagedFile {
       (void)Push();
       close(fd_);
     }
-    unlink(path_.c_str());
+    if (!handed_over_) unlink(path_.c_str());
   }
 
   const std::string& uri() const { return uri_; }
@@ -242,10 +243,11 @@ class StagedFile {
 
   Status Close() {
     if (fd_ < 0) return Ok();
-    Status s = Push();
+    Status s = FlushBuffer();
+    if (s.ok() && dirty_) s = api::WriteBack(uri_, path_, size_, &handed_over_);
     close(fd_);
     fd_ = -1;
-    unlink(path_.c_str());
+    if (!handed_over_) unlink(path_.c_str());
     return s;
   }
 
@@ -292,6 +294,7 @@ class StagedFile {
   int fd_;
   uint64_t size_ = 0;   // bytes written so far, buffered or not
   bool dirty_ = false;  // changed since the last push
+  bool handed_over_ = false;  // the node owns the staging file (it applies it in the background)
   std::string buf_;     // small appends gather here (TFRecordWriter makes three per record)
 };
 

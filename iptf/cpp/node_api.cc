@@ -142,15 +142,27 @@ Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char*
   return ReadBytes("iptf/read", "/ipfs/" + root_cid, offset, length, out);
 }
 
-Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record) {
-  // Importing takes time in proportion to size: allow 20 MiB/s beyond the usual timeout.
+// Importing takes time in proportion to size: allow 20 MiB/s beyond the usual timeout.
+static client::CallOptions ImportOptions(uint64_t size) {
   client::CallOptions o;
   o.timeout = client::TimeoutSeconds() + static_cast<double>(size) / (20 << 20);
   o.node_timeout = false;
+  return o;
+}
+
+Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record) {
   std::string body;
   auto params = WithProcess({{"arg", uri}, {"file", staged_file}});
   if (!record) params.push_back({"record", "false"});
-  return client::Call("iptf/write", params, &body, o);
+  return client::Call("iptf/write", params, &body, ImportOptions(size));
+}
+
+Status WriteBack(const std::string& uri, const std::string& staged_file, uint64_t size, bool* queued) {
+  *queued = false;
+  std::string body;
+  auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"queue", "true"}});
+  if (Status s = client::Call("iptf/write", params, &body, ImportOptions(size)); !s.ok()) return s;
+  return Decode("iptf/write", [&] { *queued = json::parse(body).value("Queued", false); });
 }
 
 Status Mkdir(const std::string& uri, bool parents) {

@@ -57,6 +57,9 @@ Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
 Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out);
 // Puts the staged local file (of `size` bytes) at uri.
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record = true);
+// Hands the staged local file to the node, which puts it at uri in the background (every
+// operation on uri waits for it). queued: the node now owns the file (else it applied it).
+Status WriteBack(const std::string& uri, const std::string& staged_file, uint64_t size, bool* queued);
 Status Mkdir(const std::string& uri, bool parents);
 // kind: "file", "dir" or "recursive".
 Status Remove(const std::string& uri, const char* kind);

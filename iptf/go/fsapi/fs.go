@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 	gopath "path"
-	"path/filepath"
 	"strings"
+	"sync"
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
@@ -26,6 +26,7 @@ import (
 	"iptf.io/node/fetch"
 	"iptf.io/node/reflog"
 	"iptf.io/node/uri"
+	"iptf.io/node/writeback"
 )
 
 // FS serves the plugin's filesystem calls from one node.
@@ -35,6 +36,9 @@ type FS struct {
 	Env    cmds.Environment // for running kubo's own commands (add)
 	Blocks *blockmap.Builder
 	Reflog *reflog.Log
+	// Pending holds closed files not yet in the tree; operations on the tree wait for the
+	// ones touching their paths. Nil: every write is applied before it returns.
+	Pending *writeback.Queue
 }
 
 // Read returns the bytes [offset, offset+length) of the file at raw (an iptf:// URI or an
@@ -43,7 +47,7 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64) (io.R
 	if strings.HasPrefix(raw, "/ipfs/") || strings.HasPrefix(raw, "/ipns/") {
 		raw = uri.Scheme + raw[1:]
 	}
-	u, err := parse(raw)
+	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +160,8 @@ type Written struct {
 	Cid  string
 	Size uint64
 	Name string `json:",omitempty"` // the IPNS path, for a publish
+	// Queued: the file is queued for the tree (WriteBack); Cid and Size come when it is applied.
+	Queued bool `json:",omitempty"`
 }
 
 const (
@@ -163,9 +169,34 @@ const (
 	typeDir  = "directory"
 )
 
+// treeMu serialises changes to the writable tree: flushing a directory replaces the cached
+// objects of its children, so a change made through a stale object would be lost.
+var treeMu sync.Mutex
+
 func parse(raw string) (uri.URI, error) {
 	u, err := uri.Parse(raw)
 	return u, classify(raw, err)
+}
+
+// parseSettled parses raw and, for a path in the tree, waits until the queued writes that
+// touch it are applied.
+func (fs *FS) parseSettled(ctx context.Context, raw string) (uri.URI, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return u, err
+	}
+	return u, fs.settle(ctx, u)
+}
+
+// settle waits until the queued writes touching u's path in the tree are applied.
+func (fs *FS) settle(ctx context.Context, u uri.URI) error {
+	if fs.Pending == nil || u.Namespace != uri.Repo && u.Namespace != uri.Meta {
+		return nil
+	}
+	if err := fs.Pending.WaitFor(ctx, u.Path); err != nil {
+		return errorf(Unavailable, u.Raw, "waiting for earlier writes to be applied: %s", err)
+	}
+	return nil
 }
 
 // node returns the IPLD node behind a content or repo URI.
@@ -228,7 +259,7 @@ func describe(raw string, nd ipld.Node) (string, uint64, error) {
 
 // Stat describes the file or directory at raw.
 func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
-	u, err := parse(raw)
+	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +283,7 @@ func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
 
 // List names the entries of the directory at raw.
 func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
-	u, err := parse(raw)
+	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +344,7 @@ func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
 
 // Open maps the file at raw for reading and records the read in the reflog.
 func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error) {
-	u, err := parse(raw)
+	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -359,8 +390,8 @@ func writable(u uri.URI) error {
 
 // treePath parses a URI that must name a path in the writable tree itself (not a meta path,
 // for which metaWhy says what to do instead).
-func treePath(raw, metaWhy string) (uri.URI, error) {
-	u, err := parse(raw)
+func (fs *FS) treePath(ctx context.Context, raw, metaWhy string) (uri.URI, error) {
+	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return uri.URI{}, err
 	}
@@ -391,6 +422,7 @@ func (fs *FS) parentDir(u uri.URI) (*mfs.Directory, string, error) {
 }
 
 // place puts nd at the repo path of u, replacing a file there, and persists the tree.
+// The caller holds treeMu.
 func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
 	dir, name, err := fs.parentDir(u)
 	if err != nil {
@@ -411,46 +443,9 @@ func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
 	return classify(u.Raw, err)
 }
 
-// Write imports the local file at staged (written by the plugin) and puts it at raw. For a
-// meta URI the file holds a command instead, e.g. {"command": "publish"}.
-func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Written, error) {
-	u, err := parse(raw)
-	if err != nil {
-		return nil, err
-	}
-	if err := writable(u); err != nil {
-		return nil, err
-	}
-	if !filepath.IsAbs(staged) {
-		return nil, errorf(InvalidArgument, u.Raw, "staged file must be an absolute path, not %q", staged)
-	}
-	if u.Namespace == uri.Meta {
-		return fs.metaCommand(ctx, u, staged)
-	}
-	if _, _, err := fs.parentDir(u); err != nil {
-		return nil, err
-	}
-	unlock := fs.Node.Blockstore.PinLock(ctx) // keep GC off the new blocks until they are linked
-	defer unlock.Unlock(ctx)
-	c, err := importWithAdd(ctx, fs.Env, staged)
-	if err != nil {
-		return nil, classify(u.Raw, err)
-	}
-	nd, err := fs.Node.DAG.Get(ctx, c)
-	if err != nil {
-		return nil, classify(u.Raw, err)
-	}
-	if err := fs.place(ctx, u, nd); err != nil {
-		return nil, err
-	}
-	_, size, _ := describe(u.Raw, nd)
-	fs.record(reflog.Write, u, c.String(), size, who)
-	return &Written{Uri: u.String(), Cid: c.String(), Size: size}, nil
-}
-
 // Mkdir creates a directory; with parents, missing parents too and an existing directory is fine.
 func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
-	u, err := treePath(raw, "iptf://meta/ holds no directories of its own")
+	u, err := fs.treePath(ctx, raw, "iptf://meta/ holds no directories of its own")
 	if err != nil {
 		return err
 	}
@@ -472,6 +467,8 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 			}
 		}
 	}
+	treeMu.Lock()
+	defer treeMu.Unlock()
 	err = mfs.Mkdir(fs.Node.FilesRoot, u.Path, mfs.MkdirOpts{Mkparents: parents, Flush: true})
 	return classify(u.Raw, err)
 }
@@ -485,10 +482,12 @@ const (
 
 // Remove deletes a file, an empty directory, or a whole tree (kind).
 func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
-	u, err := treePath(raw, "remove the file under iptf://repo/root/ instead")
+	u, err := fs.treePath(ctx, raw, "remove the file under iptf://repo/root/ instead")
 	if err != nil {
 		return err
 	}
+	treeMu.Lock()
+	defer treeMu.Unlock()
 	dir, name, err := fs.parentDir(u)
 	if err != nil {
 		return err
@@ -521,7 +520,7 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
 	return fs.unlink(ctx, u, dir, name)
 }
 
-// unlink removes name from dir, which holds u, and persists the tree.
+// unlink removes name from dir, which holds u, and persists the tree. The caller holds treeMu.
 func (fs *FS) unlink(ctx context.Context, u uri.URI, dir *mfs.Directory, name string) error {
 	if err := dir.Unlink(name); err != nil {
 		return classify(u.Raw, err)
@@ -530,68 +529,13 @@ func (fs *FS) unlink(ctx context.Context, u uri.URI, dir *mfs.Directory, name st
 	return classify(u.Raw, err)
 }
 
-// Move renames src to dst inside the writable tree, replacing a file at dst.
-func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
-	src, err := parse(rawSrc)
-	if err != nil {
-		return err
-	}
-	dst, err := parse(rawDst)
-	if err != nil {
-		return err
-	}
-	for _, u := range []uri.URI{src, dst} {
-		if u.Namespace != uri.Repo {
-			return errorf(PermissionDenied, u.Raw, "only paths under iptf://repo/root/ can be renamed")
-		}
-	}
-	srcDir, srcName, err := fs.parentDir(src)
-	if err != nil {
-		return err
-	}
-	node, err := srcDir.Child(srcName)
-	if err != nil {
-		return errorf(NotFound, src.Raw, "no such file or directory")
-	}
-	if src.Path == dst.Path {
-		return nil
-	}
-	if strings.HasPrefix(dst.Path+"/", src.Path+"/") {
-		return errorf(InvalidArgument, dst.Raw, "cannot move a directory into itself")
-	}
-	dstDir, dstName, err := fs.parentDir(dst)
-	if err != nil {
-		return err
-	}
-	if old, err := dstDir.Child(dstName); err == nil {
-		if old.Type() == mfs.TDir {
-			return errorf(FailedPrecondition, dst.Raw, "is a directory")
-		}
-		if node.Type() == mfs.TDir {
-			return errorf(FailedPrecondition, dst.Raw, "is a file; cannot replace it with a directory")
-		}
-	}
-	nd, err := node.GetNode()
-	if err != nil {
-		return classify(src.Raw, err)
-	}
-	if err := fs.place(ctx, dst, nd); err != nil {
-		return err
-	}
-	// Flushing dst's parent can replace cached directory objects: look src's parent up again.
-	if srcDir, _, err = fs.parentDir(src); err != nil {
-		return err
-	}
-	return fs.unlink(ctx, src, srcDir, srcName)
-}
-
 // Copy puts the file at src (any namespace) at dst in the writable tree, without moving bytes.
 func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Written, error) {
-	src, err := parse(rawSrc)
+	src, err := fs.parseSettled(ctx, rawSrc)
 	if err != nil {
 		return nil, err
 	}
-	dst, err := parse(rawDst)
+	dst, err := fs.parseSettled(ctx, rawDst)
 	if err != nil {
 		return nil, err
 	}
@@ -605,7 +549,10 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Wri
 	if err != nil {
 		return nil, err
 	}
-	if err := fs.place(ctx, dst, nd); err != nil {
+	treeMu.Lock()
+	err = fs.place(ctx, dst, nd)
+	treeMu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	fs.record(reflog.Write, dst, nd.Cid().String(), size, who)
@@ -652,7 +599,9 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged string) (*Writt
 	if cmd.Command != "publish" {
 		return nil, errorf(InvalidArgument, u.Raw, "unknown command %q (known: publish)", cmd.Command)
 	}
+	treeMu.Lock()
 	root, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, "/")
+	treeMu.Unlock()
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}

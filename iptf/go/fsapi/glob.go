@@ -24,6 +24,11 @@ func (fs *FS) Glob(ctx context.Context, pattern string) ([]string, error) {
 		_, err := parse(pattern)
 		return nil, err
 	}
+	if ns := uri.Namespace(segs[0]); ns == uri.Repo || ns == uri.Meta {
+		if err := fs.settle(ctx, uri.URI{Namespace: uri.Repo, Path: "/", Raw: pattern}); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range segs {
 		if _, err := gopath.Match(s, ""); err != nil {
 			return nil, errorf(InvalidArgument, pattern, "bad pattern: %s", err)

@@ -1,6 +1,8 @@
 package iptfcmd
 
 import (
+	"fmt"
+	"path/filepath"
 	"sync"
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
@@ -8,7 +10,9 @@ import (
 
 	"iptf.io/node/blockmap"
 	"iptf.io/node/fsapi"
+	"iptf.io/node/lifecycle"
 	"iptf.io/node/reflog"
+	"iptf.io/node/writeback"
 )
 
 // The filesystem commands the TensorFlow plugin calls. Errors read "<Code>: <uri>: <why>",
@@ -17,6 +21,9 @@ import (
 var (
 	reflogs   = map[string]*reflog.Log{}
 	reflogsMu sync.Mutex
+
+	queues   = map[string]*writeback.Queue{}
+	queuesMu sync.Mutex
 )
 
 // repoReflog returns the one Log this process keeps for a repo.
@@ -42,13 +49,62 @@ func filesystem(req *cmds.Request, env cmds.Environment) (*fsapi.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fsapi.FS{
+	fs := &fsapi.FS{
 		Node:   node,
 		API:    api,
 		Env:    env,
 		Blocks: &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
 		Reflog: repoReflog(repo),
-	}, nil
+	}
+	if node.IsDaemon { // a command run without a daemon ends with its process: write at once
+		if fs.Pending, err = repoQueue(repo, fs); err != nil {
+			return nil, err
+		}
+	}
+	return fs, nil
+}
+
+// repoQueue returns the one write-back queue this process keeps for a repo, started (and
+// its journal replayed) on first use; fs applies its ops.
+func repoQueue(repo string, fs *fsapi.FS) (*writeback.Queue, error) {
+	queuesMu.Lock()
+	defer queuesMu.Unlock()
+	if q := queues[repo]; q != nil {
+		return q, nil
+	}
+	applier := *fs
+	busy := func() func() { lifecycle.Global.Begin(); return lifecycle.Global.End }
+	q, err := writeback.Open(fs.Node.Context(), filepath.Join(repo, "staging"), applier.Apply, busy)
+	if err != nil {
+		return nil, fmt.Errorf("starting the write-back queue: %w", err)
+	}
+	queues[repo] = q
+	return q, nil
+}
+
+// runningQueue returns the repo's write-back queue if this process started one.
+func runningQueue(repo string) *writeback.Queue {
+	queuesMu.Lock()
+	defer queuesMu.Unlock()
+	return queues[repo]
+}
+
+// SettleBefore wraps every command under c so that it first waits for the repo's queued
+// writes: kubo's own `files` commands then see every file closed before they ran.
+func SettleBefore(c *cmds.Command) {
+	if run := c.Run; run != nil {
+		c.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
+			if fs, err := filesystem(req, env); err == nil && fs.Pending != nil {
+				if err := fs.Pending.WaitFor(req.Context, "/"); err != nil {
+					return err
+				}
+			}
+			return run(req, re, env)
+		}
+	}
+	for _, sub := range c.Subcommands {
+		SettleBefore(sub)
+	}
 }
 
 var callerOptions = []cmds.Option{
@@ -121,12 +177,17 @@ var fsCommands = map[string]*cmds.Command{
 		append([]cmds.Option{
 			cmds.StringOption("file", "Absolute path of the staged file to import."),
 			cmds.BoolOption("record", "Record the write in the reflog.").WithDefault(true),
+			cmds.BoolOption("queue", "Return once the file is queued: the node then owns the staged file and "+
+				"applies it in the background; operations on the path wait for it."),
 		}, callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
 			staged, _ := req.Options["file"].(string)
 			who := caller(req)
 			record, _ := req.Options["record"].(bool)
 			who.NoLog = !record
+			if queue, _ := req.Options["queue"].(bool); queue {
+				return fs.WriteBack(req.Context, req.Arguments[0], staged, who)
+			}
 			return fs.Write(req.Context, req.Arguments[0], staged, who)
 		}),
 	"mkdir": fsCommand("Create a directory under iptf://repo/root/.",

@@ -18,6 +18,7 @@ import (
 	"iptf.io/node/blockmap"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
+	"iptf.io/node/writeback"
 )
 
 // Root is the `iptf` command group.
@@ -117,6 +118,10 @@ type Status struct {
 	IdleFor     string // time since the last command
 	// DroppedPeers are peers disconnected for sending bad blocks, with the reason.
 	DroppedPeers map[string]peerguard.Drop `json:",omitempty"`
+	// QueuedWrites is how many closed files (and renames of them) wait to enter the tree.
+	QueuedWrites int
+	// FailedWrites are queued changes that could not be applied (their bytes are kept).
+	FailedWrites []writeback.Failure `json:",omitempty"`
 }
 
 // StatusCmd reports on the node without counting as activity.
@@ -147,6 +152,9 @@ var statusCmd = &cmds.Command{
 		}
 		if s.OnDemand {
 			s.IdleTimeout = lifecycle.IdleTimeout().String()
+		}
+		if q := runningQueue(cfgRoot); q != nil {
+			s.QueuedWrites, s.FailedWrites = q.Len(), q.Failures()
 		}
 		return cmds.EmitOnce(res, s)
 	},

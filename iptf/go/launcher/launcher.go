@@ -38,6 +38,7 @@ func init() {
 	corecmds.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
+	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)
 	loader.Preload(peerguard.Plugins...)

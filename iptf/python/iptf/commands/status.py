@@ -14,7 +14,8 @@ USAGE = """usage: iptf status [--json]
 
 Shows whether a node runs for the repo ($IPTF_PATH or ~/.iptf), without starting one: its peer
 ID, process, whether it is online, started on demand (and its idle timeout), how long it has been
-idle, and peers it dropped for sending bad blocks. --json prints all of it as JSON.
+idle, files closed but not yet in the writable tree (the node imports them in the background), and
+peers it dropped for sending bad blocks. --json prints all of it as JSON.
 """
 
 
@@ -39,6 +40,12 @@ def status(args: list[str]) -> int:
     mode = f"on demand, stops after {info['IdleTimeout']} idle" if info["OnDemand"] else "foreground"
     print(f"node {info['ID']} (pid {info['Pid']}, {'online' if info['Online'] else 'offline'}, {mode})")
     print(f"repo {info['Repo']}; idle for {info['IdleFor']}")
+    if info.get("QueuedWrites"):
+        print(f"{info['QueuedWrites']} closed files or renames queued for the writable tree")
+    for failed in info.get("FailedWrites") or []:
+        op = failed["Op"]
+        kept = f"; bytes kept in {op['staged']}" if op.get("staged") else ""
+        print(f"could not apply the {op['kind']} of {op['path']}: {failed['Why']}{kept}")
     for peer, drop in (info.get("DroppedPeers") or {}).items():
         print(f"dropped peer {peer}: {drop['Reason']}")
     return 0

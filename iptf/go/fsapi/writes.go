@@ -1,0 +1,200 @@
+package fsapi
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/ipfs/boxo/mfs"
+
+	"iptf.io/node/reflog"
+	"iptf.io/node/uri"
+	"iptf.io/node/writeback"
+)
+
+// Write imports the local file at staged (written by the plugin) and puts it at raw before it
+// returns. For a meta URI the file holds a command instead, e.g. {"command": "publish"}.
+func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Written, error) {
+	u, err := writeTarget(raw, staged)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Meta {
+		if err := fs.settle(ctx, uri.URI{Namespace: uri.Repo, Path: "/", Raw: u.Raw}); err != nil {
+			return nil, err
+		}
+		return fs.metaCommand(ctx, u, staged)
+	}
+	if err := fs.settle(ctx, u); err != nil {
+		return nil, err
+	}
+	return fs.importAndPlace(ctx, u, staged, who)
+}
+
+// WriteBack queues the import of the staged file to raw and returns once the queue owns the
+// file: the bytes reach the tree in the background, and every operation on raw waits for
+// them. What would make the write fail later (no parent, a directory at raw) fails now.
+// Without a queue, or for a meta URI, it is Write.
+func (fs *FS) WriteBack(ctx context.Context, raw, staged string, who Caller) (*Written, error) {
+	u, err := writeTarget(raw, staged)
+	if err != nil {
+		return nil, err
+	}
+	if fs.Pending == nil || u.Namespace == uri.Meta {
+		return fs.Write(ctx, raw, staged, who)
+	}
+	if err := fs.checkFileTarget(u); err != nil {
+		return nil, err
+	}
+	if err := fs.Pending.EnqueueWrite(u.Path, staged, who.Pid, who.Program, who.NoLog); err != nil {
+		return nil, errorf(Internal, u.Raw, "%s", err)
+	}
+	return &Written{Uri: u.String(), Queued: true}, nil
+}
+
+// Apply carries out an op from the write-back queue.
+func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
+	at := func(p string) uri.URI { return uri.URI{Namespace: uri.Repo, Path: p, Raw: uri.Format(uri.Repo, p)} }
+	switch op.Kind {
+	case writeback.Write:
+		_, err := fs.importAndPlace(ctx, at(op.Path), op.Staged, Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog})
+		return err
+	case writeback.Move:
+		return fs.move(ctx, at(op.Path), at(op.Dst))
+	}
+	return fmt.Errorf("unknown queued change %q", op.Kind)
+}
+
+// writeTarget parses the URI a staged file is written to.
+func writeTarget(raw, staged string) (uri.URI, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return u, err
+	}
+	if err := writable(u); err != nil {
+		return u, err
+	}
+	if !filepath.IsAbs(staged) {
+		return u, errorf(InvalidArgument, u.Raw, "staged file must be an absolute path, not %q", staged)
+	}
+	return u, nil
+}
+
+// checkFileTarget reports why a file could not be put at u: no parent, or a directory there.
+func (fs *FS) checkFileTarget(u uri.URI) error {
+	dir, name, err := fs.parentDir(u)
+	if err != nil {
+		return err
+	}
+	if old, err := dir.Child(name); err == nil && old.Type() == mfs.TDir {
+		return errorf(FailedPrecondition, u.Raw, "is a directory")
+	}
+	return nil
+}
+
+// importAndPlace imports staged as `iptf add` would and puts the result at u.
+func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged string, who Caller) (*Written, error) {
+	if _, _, err := fs.parentDir(u); err != nil {
+		return nil, err
+	}
+	unlock := fs.Node.Blockstore.PinLock(ctx) // keep GC off the new blocks until they are linked
+	defer unlock.Unlock(ctx)
+	c, err := importWithAdd(ctx, fs.Env, staged)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	nd, err := fs.Node.DAG.Get(ctx, c)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	treeMu.Lock()
+	err = fs.place(ctx, u, nd)
+	treeMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	_, size, _ := describe(u.Raw, nd)
+	fs.record(reflog.Write, u, c.String(), size, who)
+	return &Written{Uri: u.String(), Cid: c.String(), Size: size}, nil
+}
+
+// Move renames src to dst inside the writable tree, replacing a file at dst. A file still
+// queued for the tree is renamed in the queue, after its write, without waiting for it.
+func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
+	src, err := parse(rawSrc)
+	if err != nil {
+		return err
+	}
+	dst, err := parse(rawDst)
+	if err != nil {
+		return err
+	}
+	for _, u := range []uri.URI{src, dst} {
+		if u.Namespace != uri.Repo {
+			return errorf(PermissionDenied, u.Raw, "only paths under iptf://repo/root/ can be renamed")
+		}
+	}
+	if fs.Pending != nil && src.Path != dst.Path && fs.Pending.Queued(src.Path) {
+		if err := fs.checkFileTarget(dst); err != nil {
+			return err
+		}
+		queued, err := fs.Pending.EnqueueMoveOfQueued(src.Path, dst.Path)
+		if err != nil {
+			return errorf(Internal, src.Raw, "%s", err)
+		}
+		if queued {
+			return nil
+		}
+	}
+	if err := fs.settle(ctx, src); err != nil {
+		return err
+	}
+	if err := fs.settle(ctx, dst); err != nil {
+		return err
+	}
+	return fs.move(ctx, src, dst)
+}
+
+func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
+	treeMu.Lock()
+	defer treeMu.Unlock()
+	srcDir, srcName, err := fs.parentDir(src)
+	if err != nil {
+		return err
+	}
+	node, err := srcDir.Child(srcName)
+	if err != nil {
+		return errorf(NotFound, src.Raw, "no such file or directory")
+	}
+	if src.Path == dst.Path {
+		return nil
+	}
+	if strings.HasPrefix(dst.Path+"/", src.Path+"/") {
+		return errorf(InvalidArgument, dst.Raw, "cannot move a directory into itself")
+	}
+	dstDir, dstName, err := fs.parentDir(dst)
+	if err != nil {
+		return err
+	}
+	if old, err := dstDir.Child(dstName); err == nil {
+		if old.Type() == mfs.TDir {
+			return errorf(FailedPrecondition, dst.Raw, "is a directory")
+		}
+		if node.Type() == mfs.TDir {
+			return errorf(FailedPrecondition, dst.Raw, "is a file; cannot replace it with a directory")
+		}
+	}
+	nd, err := node.GetNode()
+	if err != nil {
+		return classify(src.Raw, err)
+	}
+	if err := fs.place(ctx, dst, nd); err != nil {
+		return err
+	}
+	// Flushing dst's parent can replace cached directory objects: look src's parent up again.
+	if srcDir, _, err = fs.parentDir(src); err != nil {
+		return err
+	}
+	return fs.unlink(ctx, src, srcDir, srcName)
+}

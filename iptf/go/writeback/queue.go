@@ -1,0 +1,243 @@
+// Package writeback applies files that writers have closed to the writable tree in the
+// background, in the order they were closed, so that closing a file costs what closing a
+// local file costs. Every other operation on the tree first waits for the queued changes
+// that touch its paths, so readers never see the tree without a write that was closed
+// before they asked. The queue is journaled: changes still queued when the node stops are
+// applied when it next runs.
+package writeback
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	logging "github.com/ipfs/go-log/v2"
+)
+
+var log = logging.Logger("iptf/writeback")
+
+// Kind is what an Op does.
+type Kind string
+
+// Kinds of queued changes.
+const (
+	Write Kind = "write" // import the staged file and put it at Path
+	Move  Kind = "move"  // rename the file at Path to Dst
+)
+
+// Op is one queued change to the tree. Paths are paths in the tree ("/a/b").
+type Op struct {
+	Seq     uint64 `json:"seq"`
+	Kind    Kind   `json:"kind"`
+	Path    string `json:"path"`
+	Dst     string `json:"dst,omitempty"`
+	Staged  string `json:"staged,omitempty"` // Write: the local file holding the bytes
+	Pid     int    `json:"pid,omitempty"`    // who wrote it, for the reflog
+	Program string `json:"program,omitempty"`
+	NoLog   bool   `json:"nolog,omitempty"`
+}
+
+// touches reports whether the op changes p, something under p, or a parent of p.
+func (op Op) touches(p string) bool {
+	return overlap(op.Path, p) || op.Dst != "" && overlap(op.Dst, p)
+}
+
+// overlap reports whether one of two tree paths is the other or inside it.
+func overlap(a, b string) bool {
+	if a == b || a == "/" || b == "/" {
+		return true
+	}
+	return strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
+}
+
+// Apply carries out one op on the tree.
+type Apply func(ctx context.Context, op Op) error
+
+// Failure is an op that could not be applied; a Write's staged bytes are kept.
+type Failure struct {
+	Op  Op
+	Why string
+}
+
+// Queue holds the changes not yet applied and applies them one at a time.
+type Queue struct {
+	apply   Apply
+	journal *journal
+	busy    func() (done func()) // marks the node busy while an op is applied
+
+	mu       sync.Mutex
+	ops      []Op          // queued, in order; ops[0] may be being applied
+	changed  chan struct{} // closed and replaced whenever an op leaves the queue
+	wake     chan struct{}
+	nextSeq  uint64
+	failures []Failure
+}
+
+// Open starts the queue of the tree whose staging directory is dir, queueing again the
+// changes its journal holds from an earlier run. busy, if set, is called around each op.
+func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Queue, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	j, left, err := openJournal(dir)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{apply: apply, journal: j, busy: busy, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	for _, op := range left { // already in the journal
+		q.ops = append(q.ops, op)
+		q.nextSeq = max(q.nextSeq, op.Seq)
+	}
+	if len(left) > 0 {
+		log.Infof("applying %d changes queued before the node last stopped", len(left))
+	}
+	go q.run(ctx)
+	return q, nil
+}
+
+// EnqueueWrite queues the import of staged to path; the queue owns staged from now on.
+func (q *Queue) EnqueueWrite(path, staged string, pid int, program string, noLog bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.push(Op{Kind: Write, Path: path, Staged: staged, Pid: pid, Program: program, NoLog: noLog})
+}
+
+// EnqueueMoveOfQueued queues renaming src to dst when the file at src is itself still being
+// written by a queued op, and reports whether it did. Otherwise the caller renames now.
+func (q *Queue) EnqueueMoveOfQueued(src, dst string) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.queued(src) {
+		return false, nil
+	}
+	err := q.push(Op{Kind: Move, Path: src, Dst: dst})
+	return err == nil, err
+}
+
+// Queued reports whether a file is being written at p by a queued op.
+func (q *Queue) Queued(p string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued(p)
+}
+
+// queued reports whether the last queued op touching p leaves a file at p.
+func (q *Queue) queued(p string) bool {
+	for i := len(q.ops) - 1; i >= 0; i-- {
+		op := q.ops[i]
+		switch {
+		case op.Kind == Write && op.Path == p, op.Kind == Move && op.Dst == p:
+			return true
+		case op.touches(p):
+			return false
+		}
+	}
+	return false
+}
+
+func (q *Queue) push(op Op) error {
+	q.nextSeq++
+	op.Seq = q.nextSeq
+	if err := q.journal.add(op); err != nil {
+		return fmt.Errorf("journaling the write-back queue: %w", err)
+	}
+	q.ops = append(q.ops, op)
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// WaitFor returns once no queued op touches any of paths (or ctx ends).
+func (q *Queue) WaitFor(ctx context.Context, paths ...string) error {
+	for {
+		q.mu.Lock()
+		pending := false
+		for _, op := range q.ops {
+			for _, p := range paths {
+				pending = pending || op.touches(p)
+			}
+		}
+		changed := q.changed
+		q.mu.Unlock()
+		if !pending {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Len is the number of ops not yet applied.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ops)
+}
+
+// Failures lists the ops that could not be applied since the node started.
+func (q *Queue) Failures() []Failure {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]Failure(nil), q.failures...)
+}
+
+func (q *Queue) run(ctx context.Context) {
+	for {
+		q.mu.Lock()
+		empty := len(q.ops) == 0
+		q.mu.Unlock()
+		if empty {
+			select {
+			case <-q.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		q.mu.Lock()
+		op := q.ops[0]
+		q.mu.Unlock()
+		if ctx.Err() != nil {
+			return // the journal keeps the op for the next run
+		}
+		q.applyOne(ctx, op)
+	}
+}
+
+func (q *Queue) applyOne(ctx context.Context, op Op) {
+	if q.busy != nil {
+		defer q.busy()()
+	}
+	err := q.apply(ctx, op)
+	if err != nil && ctx.Err() != nil {
+		return // stopping: the journal keeps the op for the next run
+	}
+	if err != nil {
+		log.Errorf("could not apply the queued %s of %s: %s", op.Kind, op.Path, err)
+		if op.Kind == Write {
+			log.Errorf("the bytes written to %s are kept in %s", op.Path, op.Staged)
+		}
+	} else if op.Kind == Write {
+		if rmErr := os.Remove(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
+			log.Warnf("removing the staged file %s: %s", op.Staged, rmErr)
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err != nil {
+		q.failures = append(q.failures, Failure{Op: op, Why: err.Error()})
+	}
+	q.ops = q.ops[1:]
+	if jerr := q.journal.done(op.Seq, len(q.ops) == 0); jerr != nil {
+		log.Errorf("journaling the write-back queue: %s", jerr)
+	}
+	close(q.changed)
+	q.changed = make(chan struct{})
+}

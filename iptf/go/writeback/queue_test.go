@@ -1,0 +1,245 @@
+package writeback
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// tree is a stand-in for the writable tree: which staged file each path holds.
+type tree struct {
+	mu      sync.Mutex
+	files   map[string]string
+	applied []Op
+	gate    chan struct{} // when set, each apply waits for a value (or ctx)
+	fail    string        // a path whose write fails
+}
+
+func newTree() *tree { return &tree{files: map[string]string{}} }
+
+func (t *tree) apply(ctx context.Context, op Op) error {
+	if t.gate != nil {
+		select {
+		case <-t.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch op.Kind {
+	case Write:
+		if op.Path == t.fail {
+			return errors.New("disk full")
+		}
+		body, err := os.ReadFile(op.Staged)
+		if err != nil {
+			return err
+		}
+		t.files[op.Path] = string(body)
+	case Move:
+		body, ok := t.files[op.Path]
+		if !ok {
+			return errors.New("no such file")
+		}
+		delete(t.files, op.Path)
+		t.files[op.Dst] = body
+	}
+	t.applied = append(t.applied, op)
+	return nil
+}
+
+func (t *tree) get(p string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	body, ok := t.files[p]
+	return body, ok
+}
+
+func staged(t *testing.T, dir, body string) string {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "write-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(body); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return f.Name()
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	tr.gate = make(chan struct{})
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := staged(t, dir, "first"), staged(t, dir, "second")
+	if err := q.EnqueueWrite("/a/x", first, 1, "p", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.EnqueueWrite("/a/x", second, 1, "p", false); err != nil {
+		t.Fatal(err)
+	}
+	if !q.Queued("/a/x") || q.Queued("/a/y") || q.Len() != 2 {
+		t.Fatalf("queued(/a/x)=%v queued(/a/y)=%v len=%d", q.Queued("/a/x"), q.Queued("/a/y"), q.Len())
+	}
+
+	// An unrelated path does not wait; /a/x, its directory and the root do.
+	if err := q.WaitFor(waitCtx(t), "/b"); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	for _, p := range []string{"/a/x", "/a", "/"} {
+		if err := q.WaitFor(short, p); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("WaitFor(%s) while queued: %v, want a deadline", p, err)
+		}
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- q.WaitFor(waitCtx(t), "/a/x") }()
+	tr.gate <- struct{}{}
+	tr.gate <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := tr.get("/a/x"); body != "second" {
+		t.Fatalf("/a/x holds %q, want the later write", body)
+	}
+	for _, f := range []string{first, second} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("staged file %s left behind after it was applied", f)
+		}
+	}
+	if q.Len() != 0 {
+		t.Fatalf("len %d after everything was applied", q.Len())
+	}
+}
+
+func TestMoveOfQueuedFileFollowsItsWrite(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	tr.gate = make(chan struct{})
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := q.EnqueueMoveOfQueued("/tmp", "/final"); ok {
+		t.Fatal("queued a rename of a file nothing is writing")
+	}
+	if err := q.EnqueueWrite("/tmp", staged(t, dir, "ckpt"), 0, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := q.EnqueueMoveOfQueued("/tmp", "/final"); !ok || err != nil {
+		t.Fatalf("rename of a queued file: %v %v", ok, err)
+	}
+	if q.Queued("/tmp") || !q.Queued("/final") {
+		t.Fatal("after the queued rename the file should be queued at /final only")
+	}
+	close(tr.gate)
+	if err := q.WaitFor(waitCtx(t), "/final"); err != nil {
+		t.Fatal(err)
+	}
+	if body, ok := tr.get("/final"); !ok || body != "ckpt" {
+		t.Fatalf("/final = %q, %v", body, ok)
+	}
+	if _, ok := tr.get("/tmp"); ok {
+		t.Fatal("/tmp still there after the rename")
+	}
+}
+
+func TestFailedWriteKeepsItsBytes(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	tr.fail = "/full"
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := staged(t, dir, "precious")
+	if err := q.EnqueueWrite("/full", f, 0, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.WaitFor(waitCtx(t), "/full"); err != nil {
+		t.Fatal(err)
+	}
+	fails := q.Failures()
+	if len(fails) != 1 || fails[0].Op.Path != "/full" || fails[0].Why != "disk full" {
+		t.Fatalf("failures %+v", fails)
+	}
+	if body, err := os.ReadFile(f); err != nil || string(body) != "precious" {
+		t.Fatalf("staged bytes of a failed write: %q, %v", body, err)
+	}
+}
+
+func TestJournalAppliesWhatAStoppedNodeLeft(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	tr.gate = make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
+	q, err := Open(ctx, dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/one", "/two"} {
+		if err := q.EnqueueWrite(p, staged(t, dir, "bytes of "+p), 7, "train.py", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := q.EnqueueMoveOfQueued("/two", "/three"); err != nil {
+		t.Fatal(err)
+	}
+	tr.gate <- struct{}{} // /one is applied, then the node stops
+	if err := q.WaitFor(waitCtx(t), "/one"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	time.Sleep(50 * time.Millisecond)
+
+	next := newTree()
+	q2, err := Open(waitCtx(t), dir, next.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q2.WaitFor(waitCtx(t), "/"); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.applied) != 2 || next.applied[0].Kind != Write || next.applied[0].Path != "/two" ||
+		next.applied[0].Pid != 7 || next.applied[1].Kind != Move {
+		t.Fatalf("replayed %+v, want the write of /two then its rename", next.applied)
+	}
+	if body, _ := next.get("/three"); body != "bytes of /two" {
+		t.Fatalf("/three = %q", body)
+	}
+	if info, err := os.Stat(filepath.Join(dir, journalName)); err != nil || info.Size() != 0 {
+		t.Fatalf("journal after everything was applied: %v, %v", info, err)
+	}
+}
+
+func TestOverlap(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"/a", "/a", true}, {"/a", "/a/b", true}, {"/a/b", "/a", true}, {"/", "/x", true},
+		{"/a", "/ab", false}, {"/a/b", "/a/c", false},
+	} {
+		if got := overlap(c.a, c.b); got != c.want {
+			t.Errorf("overlap(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+"""Write-back: closing a file hands it to the node, which puts it in the tree in the background.
+Every reader (TensorFlow, kubo's `files` commands, cid_of) still sees it; renames of a file not yet
+in the tree follow its write; a node killed with writes queued applies them when it next runs.
+Real TensorFlow, real node."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from helpers import IptfRepo, random_bytes
+from tf_support import run_tf
+
+ROOT = "iptf://repo/root"
+SIZE = 96 << 20  # takes the node well over 100 ms to import
+
+
+def journal(repo: IptfRepo) -> list[dict]:
+    path = repo.path / "staging" / "writeback.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def write(tf, path: str, data: bytes) -> None:
+    with tf.io.gfile.GFile(path, "wb") as f:
+        for i in range(0, len(data), 8 << 20):
+            f.write(data[i:i + (8 << 20)])
+
+
+def test_close_hands_over_and_every_reader_waits(tf, tf_repo: IptfRepo, tmp_path: Path) -> None:
+    data = random_bytes(SIZE, seed=41)
+    name = f"wb-{uuid.uuid4().hex[:8]}.bin"
+    write(tf, f"{ROOT}/{name}", data)
+    queued = [e for e in journal(tf_repo) if e.get("path") == f"/{name}"]
+    assert queued and queued[0]["kind"] == "write", "close waited for the import instead of queueing it"
+
+    # kubo's own files command waits for the queued write, and sees `iptf add`'s CID.
+    local = tmp_path / name
+    local.write_bytes(data)
+    expected = tf_repo.out("add", "-Q", "--only-hash", str(local))
+    assert tf_repo.out("files", "stat", "--hash", f"/{name}") == expected
+    assert tf.io.gfile.stat(f"{ROOT}/{name}").length == SIZE
+    with tf.io.gfile.GFile(f"{ROOT}/{name}", "rb") as f:
+        assert f.read() == data
+    assert not list((tf_repo.path / "staging").glob("write-*")), "staged files left after their import"
+
+
+def test_rename_of_a_file_still_queued(tf, tf_repo: IptfRepo) -> None:
+    """TensorFlow's checkpoints write a temporary name and rename it: the rename joins the queue."""
+    data = random_bytes(SIZE, seed=42)
+    work = f"{ROOT}/ckpt-{uuid.uuid4().hex[:8]}"
+    tf.io.gfile.makedirs(work)
+    write(tf, f"{work}/shard.tempstate", data)
+    tf.io.gfile.rename(f"{work}/shard.tempstate", f"{work}/shard")
+    kinds = [e.get("kind") for e in journal(tf_repo) if e.get("path") == f"{work[len(ROOT):]}/shard.tempstate"]
+    assert kinds == ["write", "move"], kinds
+    assert tf.io.gfile.listdir(work) == ["shard"]
+    with tf.io.gfile.GFile(f"{work}/shard", "rb") as f:
+        assert f.read() == data
+    # A file replaced while queued ends as the last write, in order.
+    for i in range(3):
+        write(tf, f"{work}/state", f"step {i}".encode())
+    with tf.io.gfile.GFile(f"{work}/state", "rb") as f:
+        assert f.read() == b"step 2"
+
+
+def test_queued_writes_survive_a_killed_node(repo_factory) -> None:
+    r: IptfRepo = repo_factory("killed")
+    killed = run_tf(r, f"""
+import json, os, signal, subprocess, sys
+tf.io.gfile.exists('iptf://repo/root')  # starts the node
+status = subprocess.run([sys.executable, '-m', 'iptf', 'status', '--json'], capture_output=True, check=True)
+pid = json.loads(status.stdout)['Pid']
+with tf.io.gfile.GFile('iptf://repo/root/big.bin', 'wb') as f:
+    f.write(os.urandom(1 << 20) * {SIZE >> 20})
+tf.io.gfile.rename('iptf://repo/root/big.bin', 'iptf://repo/root/kept.bin')
+os.kill(pid, signal.SIGKILL)
+""")
+    assert killed.returncode == 0, killed.stderr
+    left = [e["kind"] for e in journal(r) if "kind" in e]
+    assert left[-2:] == ["write", "move"], f"the node applied everything before it was killed: {left}"
+
+    # The next node applies the journal: the renamed file arrives whole, the staging is clean.
+    size = run_tf(r, "print(tf.io.gfile.stat('iptf://repo/root/kept.bin').length, "
+                     "tf.io.gfile.exists('iptf://repo/root/big.bin'))")
+    assert size.stdout.split() == [str(SIZE), "False"], size.stderr
+    assert r.status()["QueuedWrites"] == 0
+    assert journal(r) == [] and not list((r.path / "staging").glob("write-*"))
