@@ -82,13 +82,6 @@ func repoQueue(repo string, fs *fsapi.FS) (*writeback.Queue, error) {
 	return q, nil
 }
 
-// runningQueue returns the repo's write-back queue if this process started one.
-func runningQueue(repo string) *writeback.Queue {
-	queuesMu.Lock()
-	defer queuesMu.Unlock()
-	return queues[repo]
-}
-
 // SettleBefore wraps every command under c so that it first waits for the repo's queued
 // writes: kubo's own `files` commands then see every file closed before they ran.
 func SettleBefore(c *cmds.Command) {

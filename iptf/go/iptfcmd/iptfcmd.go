@@ -153,8 +153,9 @@ var statusCmd = &cmds.Command{
 		if s.OnDemand {
 			s.IdleTimeout = lifecycle.IdleTimeout().String()
 		}
-		if q := runningQueue(cfgRoot); q != nil {
-			s.QueuedWrites, s.FailedWrites = q.Len(), q.Failures()
+		// Opening the queue applies what a stopped node left in its journal.
+		if fs, err := filesystem(req, env); err == nil && fs.Pending != nil {
+			s.QueuedWrites, s.FailedWrites = fs.Pending.Len(), fs.Pending.Failures()
 		}
 		return cmds.EmitOnce(res, s)
 	},
