@@ -9,6 +9,7 @@ import (
 	gopath "path"
 	"strings"
 	"sync"
+	"time"
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
@@ -130,7 +131,8 @@ func (r *fetchingReader) Read(p []byte) (int, error) {
 type Caller struct {
 	Pid     int
 	Program string
-	NoLog   bool // leave this operation out of the reflog (e.g. the truncation at open)
+	NoLog   bool      // leave this operation out of the reflog (e.g. the truncation at open)
+	At      time.Time // when it happened, if not now (a queued write: when the file was closed)
 }
 
 // Stat describes a file or directory.
@@ -375,7 +377,8 @@ func (fs *FS) record(op reflog.Op, u uri.URI, c string, size uint64, who Caller)
 	if fs.Reflog == nil || who.NoLog {
 		return
 	}
-	err := fs.Reflog.Record(reflog.Entry{Op: op, Path: u.String(), Cid: c, Size: size, Pid: who.Pid, Program: who.Program})
+	err := fs.Reflog.Record(reflog.Entry{Time: who.At, Op: op, Path: u.String(), Cid: c, Size: size, Pid: who.Pid,
+		Program: who.Program})
 	if err != nil {
 		log.Errorf("reflog: %s", err)
 	}

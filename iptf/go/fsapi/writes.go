@@ -58,7 +58,7 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 	at := func(p string) uri.URI { return uri.URI{Namespace: uri.Repo, Path: p, Raw: uri.Format(uri.Repo, p)} }
 	switch op.Kind {
 	case writeback.Write:
-		_, err := fs.importAndPlace(ctx, at(op.Path), op.Staged, Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog})
+		_, err := fs.importAndPlace(ctx, at(op.Path), op.Staged, Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog, At: op.Closed})
 		return err
 	case writeback.Move:
 		return fs.move(ctx, at(op.Path), at(op.Dst))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	logging "github.com/ipfs/go-log/v2"
 )
@@ -29,14 +30,15 @@ const (
 
 // Op is one queued change to the tree. Paths are paths in the tree ("/a/b").
 type Op struct {
-	Seq     uint64 `json:"seq"`
-	Kind    Kind   `json:"kind"`
-	Path    string `json:"path"`
-	Dst     string `json:"dst,omitempty"`
-	Staged  string `json:"staged,omitempty"` // Write: the local file holding the bytes
-	Pid     int    `json:"pid,omitempty"`    // who wrote it, for the reflog
-	Program string `json:"program,omitempty"`
-	NoLog   bool   `json:"nolog,omitempty"`
+	Seq     uint64    `json:"seq"`
+	Kind    Kind      `json:"kind"`
+	Path    string    `json:"path"`
+	Dst     string    `json:"dst,omitempty"`
+	Staged  string    `json:"staged,omitempty"` // Write: the local file holding the bytes
+	Pid     int       `json:"pid,omitempty"`    // who wrote it, for the reflog
+	Program string    `json:"program,omitempty"`
+	NoLog   bool      `json:"nolog,omitempty"`
+	Closed  time.Time `json:"closed,omitempty"` // Write: when the writer closed the file
 }
 
 // touches reports whether the op changes p, something under p, or a parent of p.
@@ -101,7 +103,8 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 func (q *Queue) EnqueueWrite(path, staged string, pid int, program string, noLog bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.push(Op{Kind: Write, Path: path, Staged: staged, Pid: pid, Program: program, NoLog: noLog})
+	return q.push(Op{Kind: Write, Path: path, Staged: staged, Pid: pid, Program: program, NoLog: noLog,
+		Closed: time.Now().UTC()})
 }
 
 // EnqueueMoveOfQueued queues renaming src to dst when the file at src is itself still being

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 from helpers import IptfRepo, random_bytes
@@ -31,6 +32,7 @@ def test_close_hands_over_and_every_reader_waits(tf, tf_repo: IptfRepo, tmp_path
     data = random_bytes(SIZE, seed=41)
     name = f"wb-{uuid.uuid4().hex[:8]}.bin"
     write(tf, f"{ROOT}/{name}", data)
+    closed = datetime.now(timezone.utc)
     queued = [e for e in journal(tf_repo) if e.get("path") == f"/{name}"]
     assert queued and queued[0]["kind"] == "write", "close waited for the import instead of queueing it"
 
@@ -43,6 +45,11 @@ def test_close_hands_over_and_every_reader_waits(tf, tf_repo: IptfRepo, tmp_path
     with tf.io.gfile.GFile(f"{ROOT}/{name}", "rb") as f:
         assert f.read() == data
     assert not list((tf_repo.path / "staging").glob("write-*")), "staged files left after their import"
+    # The reflog dates the write when the file was closed, not when the import ended.
+    entries = [json.loads(line) for line in (tf_repo.path / "reflog.jsonl").read_text().splitlines()]
+    wrote = [e for e in entries if e["Path"] == f"{ROOT}/{name}" and e["Op"] == "write"]
+    assert len(wrote) == 1 and wrote[0]["Cid"] == expected
+    assert datetime.fromisoformat(wrote[0]["Time"].replace("Z", "+00:00")) <= closed
 
 
 def test_rename_of_a_file_still_queued(tf, tf_repo: IptfRepo) -> None:
