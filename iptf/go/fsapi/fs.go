@@ -190,6 +190,11 @@ func (fs *FS) parseSettled(ctx context.Context, raw string) (uri.URI, error) {
 	return u, fs.settle(ctx, u)
 }
 
+// settleAll waits until every queued write is applied (raw names the operation in errors).
+func (fs *FS) settleAll(ctx context.Context, raw string) error {
+	return fs.settle(ctx, uri.URI{Namespace: uri.Repo, Path: "/", Raw: raw})
+}
+
 // settle waits until the queued writes touching u's path in the tree are applied.
 func (fs *FS) settle(ctx context.Context, u uri.URI) error {
 	if fs.Pending == nil || u.Namespace != uri.Repo && u.Namespace != uri.Meta {
@@ -424,6 +429,20 @@ func (fs *FS) parentDir(u uri.URI) (*mfs.Directory, string, error) {
 	return dir, name, nil
 }
 
+// existing returns the directory holding u, u's name in it and what stands there; NotFound
+// if nothing does.
+func (fs *FS) existing(u uri.URI) (*mfs.Directory, string, mfs.FSNode, error) {
+	dir, name, err := fs.parentDir(u)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	child, err := dir.Child(name)
+	if err != nil {
+		return nil, "", nil, errorf(NotFound, u.Raw, "no such file or directory")
+	}
+	return dir, name, child, nil
+}
+
 // place puts nd at the repo path of u, replacing a file there, and persists the tree.
 // The caller holds treeMu.
 func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
@@ -491,13 +510,9 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
 	}
 	treeMu.Lock()
 	defer treeMu.Unlock()
-	dir, name, err := fs.parentDir(u)
+	dir, name, child, err := fs.existing(u)
 	if err != nil {
 		return err
-	}
-	child, err := dir.Child(name)
-	if err != nil {
-		return errorf(NotFound, u.Raw, "no such file or directory")
 	}
 	switch kind {
 	case RemoveFile:

@@ -25,7 +25,7 @@ func (fs *FS) Glob(ctx context.Context, pattern string) ([]string, error) {
 		return nil, err
 	}
 	if ns := uri.Namespace(segs[0]); ns == uri.Repo || ns == uri.Meta {
-		if err := fs.settle(ctx, uri.URI{Namespace: uri.Repo, Path: "/", Raw: pattern}); err != nil {
+		if err := fs.settleAll(ctx, pattern); err != nil {
 			return nil, err
 		}
 	}

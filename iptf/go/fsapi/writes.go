@@ -21,7 +21,7 @@ func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Writt
 		return nil, err
 	}
 	if u.Namespace == uri.Meta {
-		if err := fs.settle(ctx, uri.URI{Namespace: uri.Repo, Path: "/", Raw: u.Raw}); err != nil {
+		if err := fs.settleAll(ctx, u.Raw); err != nil {
 			return nil, err
 		}
 		return fs.metaCommand(ctx, u, staged)
@@ -159,13 +159,9 @@ func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
 func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
 	treeMu.Lock()
 	defer treeMu.Unlock()
-	srcDir, srcName, err := fs.parentDir(src)
+	_, srcName, node, err := fs.existing(src)
 	if err != nil {
 		return err
-	}
-	node, err := srcDir.Child(srcName)
-	if err != nil {
-		return errorf(NotFound, src.Raw, "no such file or directory")
 	}
 	if src.Path == dst.Path {
 		return nil
@@ -193,7 +189,8 @@ func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
 		return err
 	}
 	// Flushing dst's parent can replace cached directory objects: look src's parent up again.
-	if srcDir, _, err = fs.parentDir(src); err != nil {
+	srcDir, _, err := fs.parentDir(src)
+	if err != nil {
 		return err
 	}
 	return fs.unlink(ctx, src, srcDir, srcName)

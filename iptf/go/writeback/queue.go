@@ -195,22 +195,22 @@ func (q *Queue) run(ctx context.Context) {
 	for {
 		q.mu.Lock()
 		empty := len(q.ops) == 0
+		var op Op
+		if !empty {
+			op = q.ops[0]
+		}
 		q.mu.Unlock()
-		if empty {
+		switch {
+		case ctx.Err() != nil:
+			return // the journal keeps what is left for the next run
+		case empty:
 			select {
 			case <-q.wake:
-				continue
 			case <-ctx.Done():
-				return
 			}
+		default:
+			q.applyOne(ctx, op)
 		}
-		q.mu.Lock()
-		op := q.ops[0]
-		q.mu.Unlock()
-		if ctx.Err() != nil {
-			return // the journal keeps the op for the next run
-		}
-		q.applyOne(ctx, op)
 	}
 }
 

@@ -73,13 +73,9 @@ func staged(t *testing.T, dir, body string) string {
 	return f.Name()
 }
 
-func waitCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
+// gatedQueue opens a queue in a new directory over a tree whose applies wait for tr.gate.
+func gatedQueue(t *testing.T) (*Queue, *tree, string) {
+	t.Helper()
 	dir := t.TempDir()
 	tr := newTree()
 	tr.gate = make(chan struct{})
@@ -87,6 +83,17 @@ func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return q, tr, dir
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
+	q, tr, dir := gatedQueue(t)
 	first, second := staged(t, dir, "first"), staged(t, dir, "second")
 	if err := q.EnqueueWrite("/a/x", first, 1, "p", false); err != nil {
 		t.Fatal(err)
@@ -131,13 +138,7 @@ func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
 }
 
 func TestMoveOfQueuedFileFollowsItsWrite(t *testing.T) {
-	dir := t.TempDir()
-	tr := newTree()
-	tr.gate = make(chan struct{})
-	q, err := Open(waitCtx(t), dir, tr.apply, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q, tr, dir := gatedQueue(t)
 	if ok, _ := q.EnqueueMoveOfQueued("/tmp", "/final"); ok {
 		t.Fatal("queued a rename of a file nothing is writing")
 	}
