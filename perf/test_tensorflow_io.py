@@ -5,6 +5,11 @@ local disk. Writes: `TFRecordWriter` into `iptf://repo/root/` versus local disk,
 closing the file hands it to the node, which imports it in the background (as a kernel writes back
 its page cache); each local round starts only once the node has put the previous file in the tree,
 and the time until then is reported too. Ratios are local time / iptf time.
+
+The local writer rewrites one file each round: its pages come straight back from the truncation.
+A new local file per round would need fresh pages, which on a virtual machine that hands freed
+memory back to its host (virtio-balloon free page reporting) costs up to ten times more in some
+phases: the anchor would swing by 10x between runs.
 """
 
 from __future__ import annotations
@@ -99,7 +104,7 @@ def test_tfrecord_write_vs_local_disk(benchmark, repo: IptfRepo, records: list[b
     import tensorflow as tf
 
     def write_local() -> None:
-        write_tfrecord(str(tmp_path / f"w-{uuid.uuid4().hex}.tfrecord"), records, WRITE_SIZE)
+        write_tfrecord(str(tmp_path / "local.tfrecord"), records, WRITE_SIZE)
 
     paths: list[str] = []
     settle_s: list[float] = []

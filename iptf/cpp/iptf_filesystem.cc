@@ -7,6 +7,7 @@
 //
 // Sections follow TensorFlow's C API: random-access file, writable file, read-only memory
 // region, filesystem; then the ops-table filler, TF_InitPlugin and self-registration.
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -166,6 +167,28 @@ class ReadableFile {
   mutable std::shared_ptr<const FileMap> map_;
 };
 
+// Takes over a spare in dir (a staging file the node has imported and kept, see the node's
+// package staging) by renaming it to path, and returns it opened for writing from its start,
+// or -1 if no spare is left. Overwriting pages the page cache holds is a copy; a new file
+// allocates every page (slow where freed memory goes back to a hypervisor). The spare keeps
+// its old bytes beyond what is written: only the first size_ bytes are ever imported.
+// *claimed tells whether a spare now sits at path (even if opening it failed).
+static int ClaimSpare(const std::string& dir, const std::string& path, bool* claimed) {
+  *claimed = false;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  int fd = -1;
+  while (const dirent* e = readdir(d)) {
+    if (strncmp(e->d_name, "spare-", 6) != 0) continue;
+    if (rename((dir + "/" + e->d_name).c_str(), path.c_str()) != 0) continue;  // another writer took it
+    *claimed = true;
+    fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    break;
+  }
+  closedir(d);
+  return fd;
+}
+
 // A file being written: appends go to a staging file in <repo>/staging/, which the node
 // imports on flush and sync before they return; on close the node takes the file over and
 // imports it in the background, as a local filesystem writes back its page cache.
@@ -183,6 +206,17 @@ class StagedFile {
     std::string path = dir + "/write-XXXXXX";
     int fd = mkostemp(&path[0], O_CLOEXEC);
     if (fd < 0) return Error(TF_INTERNAL, "cannot create a staging file in " + dir + ": " + strerror(errno));
+    bool claimed = false;
+    const int spare = ClaimSpare(dir, path, &claimed);
+    if (claimed) {  // the spare replaced the empty file at path
+      close(fd);
+      fd = spare;
+      if (fd < 0) {
+        const std::string why = strerror(errno);
+        unlink(path.c_str());
+        return Error(TF_INTERNAL, "cannot open the staging file " + path + ": " + why);
+      }
+    }
     std::unique_ptr<StagedFile> f(new StagedFile(uri, path, fd));
 
     if (append) {

@@ -152,7 +152,7 @@ static client::CallOptions ImportOptions(uint64_t size) {
 
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record) {
   std::string body;
-  auto params = WithProcess({{"arg", uri}, {"file", staged_file}});
+  auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"size", std::to_string(size)}});
   if (!record) params.push_back({"record", "false"});
   return client::Call("iptf/write", params, &body, ImportOptions(size));
 }
@@ -160,7 +160,7 @@ Status Write(const std::string& uri, const std::string& staged_file, uint64_t si
 Status WriteBack(const std::string& uri, const std::string& staged_file, uint64_t size, bool* queued) {
   *queued = false;
   std::string body;
-  auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"queue", "true"}});
+  auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"size", std::to_string(size)}, {"queue", "true"}});
   if (Status s = client::Call("iptf/write", params, &body, ImportOptions(size)); !s.ok()) return s;
   return Decode("iptf/write", [&] { *queued = json::parse(body).value("Queued", false); });
 }

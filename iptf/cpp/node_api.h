@@ -55,7 +55,7 @@ Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
 // Bytes [offset, offset+length) of the file rooted at root_cid, fetched by the node, which
 // also reads ahead for sequential readers (iptf/read).
 Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out);
-// Puts the staged local file (of `size` bytes) at uri.
+// Puts the staged local file's first `size` bytes at uri (a reused staging file can be longer).
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record = true);
 // Hands the staged local file to the node, which puts it at uri in the background (every
 // operation on uri waits for it). queued: the node now owns the file (else it applied it).

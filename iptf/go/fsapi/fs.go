@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	gopath "path"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"iptf.io/node/blockmap"
 	"iptf.io/node/fetch"
 	"iptf.io/node/reflog"
+	"iptf.io/node/staging"
 	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
@@ -600,7 +600,7 @@ func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
 }
 
 // metaCommand runs a command written to a meta URI.
-func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged string) (*Written, error) {
+func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*Written, error) {
 	body, err := readSmall(staged)
 	if err != nil {
 		return nil, errorf(InvalidArgument, u.Raw, "%s", err)
@@ -630,8 +630,8 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged string) (*Writt
 	return &Written{Uri: u.String(), Cid: root.Cid().String(), Name: uri.Scheme + "ipns/" + name.String()}, nil
 }
 
-func readSmall(file string) ([]byte, error) {
-	f, err := os.Open(file)
+func readSmall(file staging.File) ([]byte, error) {
+	f, _, err := file.Open()
 	if err != nil {
 		return nil, err
 	}

@@ -3,32 +3,27 @@ package fsapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	corecmds "github.com/ipfs/kubo/core/commands"
+
+	"iptf.io/node/staging"
 )
 
-// importWithAdd imports a local file exactly as `ipfs add` does with default flags (so the
-// repo's Import.* settings apply) by running kubo's own add command, and returns its CID.
-func importWithAdd(ctx context.Context, env cmds.Environment, file string) (cid.Cid, error) {
-	st, err := os.Stat(file)
+// importWithAdd imports a staged file's content exactly as `ipfs add` does with default flags
+// (so the repo's Import.* settings apply) by running kubo's own add command, and returns its CID.
+func importWithAdd(ctx context.Context, env cmds.Environment, file staging.File) (cid.Cid, error) {
+	content, _, err := file.Open()
 	if err != nil {
 		return cid.Undef, err
 	}
-	if !st.Mode().IsRegular() {
-		return cid.Undef, fmt.Errorf("%s is not a regular file", file)
-	}
-	node, err := files.NewSerialFile(file, false, st)
-	if err != nil {
-		return cid.Undef, err
-	}
-	dir := files.NewMapDirectory(map[string]files.Node{filepath.Base(file): node})
+	defer content.Close()
+	node := files.NewReaderFile(content)
+	dir := files.NewMapDirectory(map[string]files.Node{filepath.Base(file.Path): node})
 	opts := cmds.OptMap{"quieter": true, "pin": false, "progress": false}
 	req, err := cmds.NewRequest(ctx, []string{"add"}, opts, nil, dir, corecmds.Root)
 	if err != nil {

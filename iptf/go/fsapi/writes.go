@@ -9,13 +9,14 @@ import (
 	"github.com/ipfs/boxo/mfs"
 
 	"iptf.io/node/reflog"
+	"iptf.io/node/staging"
 	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
 
-// Write imports the local file at staged (written by the plugin) and puts it at raw before it
-// returns. For a meta URI the file holds a command instead, e.g. {"command": "publish"}.
-func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Written, error) {
+// Write imports the staged file (written by the plugin) and puts it at raw before it returns.
+// For a meta URI the file holds a command instead, e.g. {"command": "publish"}.
+func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Caller) (*Written, error) {
 	u, err := writeTarget(raw, staged)
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func (fs *FS) Write(ctx context.Context, raw, staged string, who Caller) (*Writt
 // file: the bytes reach the tree in the background, and every operation on raw waits for
 // them. What would make the write fail later (no parent, a directory at raw) fails now.
 // Without a queue, or for a meta URI, it is Write.
-func (fs *FS) WriteBack(ctx context.Context, raw, staged string, who Caller) (*Written, error) {
+func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, who Caller) (*Written, error) {
 	u, err := writeTarget(raw, staged)
 	if err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 	at := func(p string) uri.URI { return uri.URI{Namespace: uri.Repo, Path: p, Raw: uri.Format(uri.Repo, p)} }
 	switch op.Kind {
 	case writeback.Write:
-		_, err := fs.importAndPlace(ctx, at(op.Path), op.Staged, Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog, At: op.Closed})
+		_, err := fs.importAndPlace(ctx, at(op.Path), op.StagedFile(), Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog, At: op.Closed})
 		return err
 	case writeback.Move:
 		return fs.move(ctx, at(op.Path), at(op.Dst))
@@ -67,7 +68,7 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 }
 
 // writeTarget parses the URI a staged file is written to.
-func writeTarget(raw, staged string) (uri.URI, error) {
+func writeTarget(raw string, staged staging.File) (uri.URI, error) {
 	u, err := parse(raw)
 	if err != nil {
 		return u, err
@@ -75,8 +76,8 @@ func writeTarget(raw, staged string) (uri.URI, error) {
 	if err := writable(u); err != nil {
 		return u, err
 	}
-	if !filepath.IsAbs(staged) {
-		return u, errorf(InvalidArgument, u.Raw, "staged file must be an absolute path, not %q", staged)
+	if !filepath.IsAbs(staged.Path) {
+		return u, errorf(InvalidArgument, u.Raw, "staged file must be an absolute path, not %q", staged.Path)
 	}
 	return u, nil
 }
@@ -94,7 +95,7 @@ func (fs *FS) checkFileTarget(u uri.URI) error {
 }
 
 // importAndPlace imports staged as `iptf add` would and puts the result at u.
-func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged string, who Caller) (*Written, error) {
+func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File, who Caller) (*Written, error) {
 	if _, _, err := fs.parentDir(u); err != nil {
 		return nil, err
 	}

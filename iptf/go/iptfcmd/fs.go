@@ -12,6 +12,7 @@ import (
 	"iptf.io/node/fsapi"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/reflog"
+	"iptf.io/node/staging"
 	"iptf.io/node/writeback"
 )
 
@@ -169,12 +170,20 @@ var fsCommands = map[string]*cmds.Command{
 		[]cmds.Argument{uriArg("uri", "iptf:// URI to write")},
 		append([]cmds.Option{
 			cmds.StringOption("file", "Absolute path of the staged file to import."),
+			cmds.Int64Option("size", "How many of the staged file's first bytes are its content (default: all)."),
 			cmds.BoolOption("record", "Record the write in the reflog.").WithDefault(true),
 			cmds.BoolOption("queue", "Return once the file is queued: the node then owns the staged file and "+
 				"applies it in the background; operations on the path wait for it."),
 		}, callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
-			staged, _ := req.Options["file"].(string)
+			staged := staging.File{Size: staging.Whole}
+			staged.Path, _ = req.Options["file"].(string)
+			if size, ok := req.Options["size"].(int64); ok {
+				if size < 0 {
+					return nil, &fsapi.Error{Code: fsapi.InvalidArgument, URI: req.Arguments[0], Why: "size must not be negative"}
+				}
+				staged.Size = size
+			}
 			who := caller(req)
 			record, _ := req.Options["record"].(bool)
 			who.NoLog = !record

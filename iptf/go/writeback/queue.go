@@ -15,6 +15,8 @@ import (
 	"time"
 
 	logging "github.com/ipfs/go-log/v2"
+
+	"iptf.io/node/staging"
 )
 
 var log = logging.Logger("iptf/writeback")
@@ -35,10 +37,19 @@ type Op struct {
 	Path    string    `json:"path"`
 	Dst     string    `json:"dst,omitempty"`
 	Staged  string    `json:"staged,omitempty"` // Write: the local file holding the bytes
+	Size    *int64    `json:"size,omitempty"`   // Write: how many of its first bytes are content (nil: all)
 	Pid     int       `json:"pid,omitempty"`    // who wrote it, for the reflog
 	Program string    `json:"program,omitempty"`
 	NoLog   bool      `json:"nolog,omitempty"`
 	Closed  time.Time `json:"closed,omitempty"` // Write: when the writer closed the file
+}
+
+// StagedFile is a Write's staged content.
+func (op Op) StagedFile() staging.File {
+	if op.Size == nil {
+		return staging.File{Path: op.Staged, Size: staging.Whole}
+	}
+	return staging.File{Path: op.Staged, Size: *op.Size}
 }
 
 // touches reports whether the op changes p, something under p, or a parent of p.
@@ -99,12 +110,17 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 	return q, nil
 }
 
-// EnqueueWrite queues the import of staged to path; the queue owns staged from now on.
-func (q *Queue) EnqueueWrite(path, staged string, pid int, program string, noLog bool) error {
+// EnqueueWrite queues the import of staged to path; the queue owns the staged file from now
+// on, and keeps it as a spare once imported (package staging).
+func (q *Queue) EnqueueWrite(path string, staged staging.File, pid int, program string, noLog bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.push(Op{Kind: Write, Path: path, Staged: staged, Pid: pid, Program: program, NoLog: noLog,
-		Closed: time.Now().UTC()})
+	op := Op{Kind: Write, Path: path, Staged: staged.Path, Pid: pid, Program: program, NoLog: noLog,
+		Closed: time.Now().UTC()}
+	if staged.Size >= 0 {
+		op.Size = &staged.Size
+	}
+	return q.push(op)
 }
 
 // EnqueueMoveOfQueued queues renaming src to dst when the file at src is itself still being
@@ -228,8 +244,8 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 			log.Errorf("the bytes written to %s are kept in %s", op.Path, op.Staged)
 		}
 	} else if op.Kind == Write {
-		if rmErr := os.Remove(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
-			log.Warnf("removing the staged file %s: %s", op.Staged, rmErr)
+		if rmErr := staging.Recycle(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
+			log.Warnf("recycling the staged file %s: %s", op.Staged, rmErr)
 		}
 	}
 	q.mu.Lock()

@@ -3,11 +3,14 @@ package writeback
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"iptf.io/node/staging"
 )
 
 // tree is a stand-in for the writable tree: which staged file each path holds.
@@ -36,7 +39,12 @@ func (t *tree) apply(ctx context.Context, op Op) error {
 		if op.Path == t.fail {
 			return errors.New("disk full")
 		}
-		body, err := os.ReadFile(op.Staged)
+		content, _, err := op.StagedFile().Open()
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(content)
+		content.Close()
 		if err != nil {
 			return err
 		}
@@ -60,17 +68,19 @@ func (t *tree) get(p string) (string, bool) {
 	return body, ok
 }
 
-func staged(t *testing.T, dir, body string) string {
+// staged makes a staging file whose content is body, followed by a stale tail (the bytes a
+// reused spare still holds beyond what its new writer wrote).
+func staged(t *testing.T, dir, body string) staging.File {
 	t.Helper()
 	f, err := os.CreateTemp(dir, "write-*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteString(body); err != nil {
+	if _, err := f.WriteString(body + "-stale tail"); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
-	return f.Name()
+	return staging.File{Path: f.Name(), Size: int64(len(body))}
 }
 
 // gatedQueue opens a queue in a new directory over a tree whose applies wait for tr.gate.
@@ -127,10 +137,13 @@ func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
 	if body, _ := tr.get("/a/x"); body != "second" {
 		t.Fatalf("/a/x holds %q, want the later write", body)
 	}
-	for _, f := range []string{first, second} {
-		if _, err := os.Stat(f); !os.IsNotExist(err) {
-			t.Fatalf("staged file %s left behind after it was applied", f)
+	for _, f := range []staging.File{first, second} {
+		if _, err := os.Stat(f.Path); !os.IsNotExist(err) {
+			t.Fatalf("staged file %s left behind after it was applied", f.Path)
 		}
+	}
+	if spares, _ := filepath.Glob(filepath.Join(dir, staging.SparePrefix+"*")); len(spares) != 2 {
+		t.Fatalf("spares after two applied writes: %v, want both staged files kept for reuse", spares)
 	}
 	if q.Len() != 0 {
 		t.Fatalf("len %d after everything was applied", q.Len())
@@ -182,7 +195,7 @@ func TestFailedWriteKeepsItsBytes(t *testing.T) {
 	if len(fails) != 1 || fails[0].Op.Path != "/full" || fails[0].Why != "disk full" {
 		t.Fatalf("failures %+v", fails)
 	}
-	if body, err := os.ReadFile(f); err != nil || string(body) != "precious" {
+	if body, err := os.ReadFile(f.Path); err != nil || string(body) != "precious-stale tail" {
 		t.Fatalf("staged bytes of a failed write: %q, %v", body, err)
 	}
 }

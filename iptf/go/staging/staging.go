@@ -1,0 +1,115 @@
+// Package staging handles <repo>/staging/, where writers fill local files that the node then
+// imports into the writable tree.
+//
+// A staged file's content is its first Size bytes: a writer may be given a spare, a staging
+// file already imported, and overwrite it from the start without truncating it. Writing over
+// pages the page cache already holds costs a copy; a fresh file costs a page allocation per
+// 4 KiB (and on a virtual machine that returns freed memory to its host, a host page fault
+// too: measured here at 120-450 MB/s against 8 GB/s for overwriting). So the node keeps
+// files it has imported as spares, within a budget, instead of deleting them.
+package staging
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// SparePrefix starts the name of every spare in the staging directory; writers claim a spare
+// by renaming it to their own staging file's name.
+const SparePrefix = "spare-"
+
+// Budget for spares: enough for a few checkpoints or shards in flight, small beside a dataset.
+const (
+	MaxSpares     = 4
+	MaxSpareBytes = 1 << 30
+)
+
+// File is a staged file: Path's first Size bytes (the whole file when Size is negative).
+type File struct {
+	Path string
+	Size int64
+}
+
+// Whole is the size of a staged file whose every byte is content.
+const Whole int64 = -1
+
+// Open opens f for reading its content, and returns its length.
+func (f File) Open() (io.ReadCloser, int64, error) {
+	h, err := os.Open(f.Path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := h.Stat()
+	if err != nil {
+		h.Close()
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		h.Close()
+		return nil, 0, fmt.Errorf("%s is not a regular file", f.Path)
+	}
+	if f.Size < 0 {
+		return h, st.Size(), nil
+	}
+	if st.Size() < f.Size {
+		h.Close()
+		return nil, 0, fmt.Errorf("%s holds %d bytes, fewer than the %d written", f.Path, st.Size(), f.Size)
+	}
+	return readCloser{io.LimitReader(h, f.Size), h}, f.Size, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// Recycle keeps the imported staging file path as a spare in its directory if the budget
+// allows, and deletes it otherwise.
+func Recycle(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	count, bytes := spares(dir)
+	if count >= MaxSpares || bytes+st.Size() > MaxSpareBytes || st.Size() == 0 {
+		return os.Remove(path)
+	}
+	name, err := spareName()
+	if err != nil {
+		return errors.Join(err, os.Remove(path))
+	}
+	if err := os.Rename(path, filepath.Join(dir, name)); err != nil {
+		return errors.Join(err, os.Remove(path))
+	}
+	return nil
+}
+
+// spares counts the spares in dir and their bytes.
+func spares(dir string) (count int, bytes int64) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), SparePrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			count++
+			bytes += info.Size()
+		}
+	}
+	return count, bytes
+}
+
+func spareName() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return SparePrefix + hex.EncodeToString(b), nil
+}
