@@ -1,6 +1,7 @@
 // Package fetch makes byte ranges of UnixFS files local: it finds the blocks a range needs,
-// level by level, and fetches the missing ones in a bitswap session with a window of wants
-// outstanding, so that they spread across every peer that has them. Readahead keeps the next
+// level by level, and fetches the missing ones with a window of wants outstanding: from the
+// peers that hold the file, each want to the least loaded (steer.go), when there are several;
+// otherwise, and for whatever that leaves, in a bitswap session. Readahead keeps the next
 // window coming while a reader consumes the current one.
 package fetch
 
@@ -13,10 +14,13 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/ipfs/kubo/core"
+
+	"iptf.io/node/peerguard"
 )
 
 var log = logging.Logger("iptf/fetch")
@@ -25,6 +29,7 @@ var log = logging.Logger("iptf/fetch")
 const (
 	DefaultWindow    = 32 << 20
 	minWindow        = 12 // wants outstanding in a fetch, at least
+	minSteered       = 4  // fewer missing blocks than this go to a bitswap session directly
 	wantsPerPeer     = 3
 	maxWindow        = 64
 	prefetchDeadline = 2 * time.Minute
@@ -32,7 +37,8 @@ const (
 
 // Fetcher fetches ranges of files for one node.
 type Fetcher struct {
-	node *core.IpfsNode
+	node  *core.IpfsNode
+	steer *steerer // nil when the node has no network
 
 	mu      sync.Mutex
 	ahead   map[cid.Cid]uint64 // per file root: end of the range already fetched or being fetched
@@ -41,7 +47,13 @@ type Fetcher struct {
 
 // New returns a Fetcher for the node.
 func New(node *core.IpfsNode) *Fetcher {
-	return &Fetcher{node: node, ahead: map[cid.Cid]uint64{}, lastEnd: map[cid.Cid]uint64{}}
+	f := &Fetcher{node: node, ahead: map[cid.Cid]uint64{}, lastEnd: map[cid.Cid]uint64{}}
+	if node.PeerHost != nil && node.IsOnline {
+		f.steer = newSteerer(node.PeerHost)
+		peerguard.Global.AlsoWanted(f.steer.wanted)
+		peerguard.Global.Subscribe(f.steer.received)
+	}
+	return f
 }
 
 var (
@@ -77,7 +89,7 @@ func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uin
 		return err
 	}
 	for len(level) > 0 {
-		if err := f.getAll(ctx, level); err != nil {
+		if err := f.getAll(ctx, root.Cid(), level); err != nil {
 			return err
 		}
 		var next []piece
@@ -130,24 +142,28 @@ func overlapping(nd ipld.Node, base, from, to uint64) ([]piece, error) {
 	return out, nil
 }
 
-// getAll fetches the pieces' root blocks that are missing, in one bitswap session, keeping a
-// window of wants outstanding rather than asking for all at once: each new want goes to the
-// peer that answers first that it has the block, and a peer busy sending answers later, so
-// the load spreads across the peers instead of piling onto whichever answered first at the
-// start.
-func (f *Fetcher) getAll(ctx context.Context, pieces []piece) error {
-	var missing []cid.Cid
-	for _, p := range pieces {
-		has, err := f.node.Blockstore.Has(ctx, p.c)
-		if err != nil {
-			return err
-		}
-		if !has {
-			missing = append(missing, p.c)
-		}
+// getAll fetches the pieces' root blocks (of the file rooted at root) that are missing:
+// steered to the least loaded of the file's holders when two or more are connected, and
+// what is still missing in one bitswap session with a window of wants outstanding.
+func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) error {
+	cids := make([]cid.Cid, len(pieces))
+	for i, p := range pieces {
+		cids[i] = p.c
 	}
-	if len(missing) == 0 {
-		return nil
+	missing, err := f.missing(ctx, cids)
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	if f.steer != nil && len(missing) >= minSteered {
+		if peers := f.steer.holdersOf(ctx, root, missing[0]); len(peers) >= 2 {
+			put := func(b blocks.Block) error { return f.node.Blocks.AddBlock(ctx, b) }
+			if err := f.steer.fetch(ctx, peers, missing, put); err != nil {
+				return err
+			}
+			if missing, err = f.missing(ctx, missing); err != nil || len(missing) == 0 {
+				return err
+			}
+		}
 	}
 	sess := blockservice.NewSession(ctx, f.node.Blocks)
 	todo := make(chan cid.Cid, len(missing))
@@ -175,6 +191,21 @@ func (f *Fetcher) getAll(ctx context.Context, pieces []piece) error {
 		}
 	}
 	return first
+}
+
+// missing lists the blocks of cids the repo does not have.
+func (f *Fetcher) missing(ctx context.Context, cids []cid.Cid) ([]cid.Cid, error) {
+	var out []cid.Cid
+	for _, c := range cids {
+		has, err := f.node.Blockstore.Has(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if !has {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // window is how many wants a fetch keeps outstanding: enough to fill each connected peer's

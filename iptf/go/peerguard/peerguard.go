@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/boxo/bitswap"
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	blockstore "github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/ipfs/kubo/core"
@@ -65,7 +66,8 @@ type Drop struct {
 	Reason string
 }
 
-// Guard is a bitswap tracer that drops peers sending blocks nobody wanted.
+// Guard is a bitswap tracer that drops peers sending blocks nobody wanted, and hands every
+// other incoming message to its subscribers.
 type Guard struct {
 	mu      sync.Mutex
 	recent  *fifoSet[cid.Cid]
@@ -74,6 +76,24 @@ type Guard struct {
 	host    host.Host
 	wants   func() []cid.Cid
 	blocks  blockstore.Blockstore
+	wanted  []func(cid.Cid) bool                  // wants made outside bitswap's client
+	subs    []func(peer.ID, bsmsg.BitSwapMessage) // see Subscribe
+}
+
+// AlsoWanted adds a source of wanted blocks besides bitswap's wantlist: wants sent to peers
+// directly (package fetch), whose blocks are no reason to drop the sender.
+func (g *Guard) AlsoWanted(wanted func(cid.Cid) bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.wanted = append(g.wanted, wanted)
+}
+
+// Subscribe calls fn with every incoming bitswap message whose sender was not dropped for it.
+// fn runs on bitswap's receiving goroutine: it must not block.
+func (g *Guard) Subscribe(fn func(peer.ID, bsmsg.BitSwapMessage)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.subs = append(g.subs, fn)
 }
 
 // Global is the node's guard.
@@ -87,37 +107,58 @@ var Global = &Guard{
 func (g *Guard) MessageSent(peer.ID, bsmsg.BitSwapMessage) {}
 
 // MessageReceived checks the blocks of a message the first time bitswap reports it (before
-// the client handles them, while their wants are still listed).
+// the client handles them, while their wants are still listed), then hands it on.
 func (g *Guard) MessageReceived(p peer.ID, msg bsmsg.BitSwapMessage) {
-	blks := msg.Blocks()
-	if len(blks) == 0 {
-		return
-	}
 	g.mu.Lock()
 	first := g.seen.add(msg)
-	ready := g.wants != nil && g.blocks != nil
-	if !first || !ready {
-		g.mu.Unlock()
+	subs := g.subs
+	g.mu.Unlock()
+	if !first || !g.check(p, msg.Blocks()) {
 		return
+	}
+	for _, fn := range subs {
+		fn(p, msg)
+	}
+}
+
+// check reports whether every block was wanted, and drops p if not.
+func (g *Guard) check(p peer.ID, blks []blocks.Block) bool {
+	if len(blks) == 0 {
+		return true
+	}
+	g.mu.Lock()
+	if g.wants == nil || g.blocks == nil {
+		g.mu.Unlock()
+		return true
 	}
 	for _, c := range g.wants() {
 		g.recent.add(c)
 	}
 	var bad cid.Cid
 	for _, b := range blks {
-		if !g.recent.has(b.Cid()) {
+		if !g.recent.has(b.Cid()) && !g.wantedElsewhere(b.Cid()) {
 			bad = b.Cid()
 			break
 		}
 	}
 	g.mu.Unlock()
 	if !bad.Defined() {
-		return
+		return true
 	}
 	if has, err := g.blocks.Has(context.Background(), bad); err == nil && has {
-		return // a late duplicate of a block we already have
+		return true // a late duplicate of a block we already have
 	}
 	g.drop(p, "sent a block whose bytes match no CID that was wanted ("+bad.String()+")")
+	return false
+}
+
+func (g *Guard) wantedElsewhere(c cid.Cid) bool {
+	for _, wanted := range g.wanted {
+		if wanted(c) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Guard) drop(p peer.ID, reason string) {

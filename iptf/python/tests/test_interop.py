@@ -164,3 +164,26 @@ def test_corrupted_block_is_rejected_and_honest_peer_serves(online: IptfRepo, ku
         online.run("swarm", "connect", honest.multiaddr)
         assert online.run("cat", cid).stdout == data
     assert online.out("repo", "verify").endswith("all blocks validated.")
+
+
+def test_steered_read_drops_a_corrupting_holder_and_finishes_from_the_other(online: IptfRepo, kubo022: Kubo022,
+                                                                            tmp_path: Path) -> None:
+    """With two holders connected, reads spread their want-blocks over both (sent by the node
+    itself, not by a bitswap session): the corrupted block is still rejected, its sender dropped,
+    and its share of the file comes from the honest holder."""
+    data = random_bytes(4 * 1024 * 1024, seed=6)
+    (tmp_path / "g.bin").write_bytes(data)
+    cid = kubo022.add(tmp_path / "g.bin")
+    leaves = [p for p in (kubo022.repo / "blocks").rglob("*.data") if p.stat().st_size >= 256 * 1024]
+    assert len(leaves) == 16
+    for leaf in leaves:  # whichever share of the leaves it is asked for, it sends wrong bytes
+        leaf.write_bytes(b"\0" * leaf.stat().st_size)
+    with KuboCurrent(tmp_path) as honest:
+        honest.start()
+        assert honest.add(tmp_path / "g.bin") == cid
+        online.run("swarm", "connect", kubo022.multiaddr)
+        online.run("swarm", "connect", honest.multiaddr)
+        assert online.run("iptf", "read", f"/ipfs/{cid}").stdout == data
+        dropped = online.status()["DroppedPeers"]
+    assert kubo022.peer_id in dropped and "match no CID" in dropped[kubo022.peer_id]["Reason"]
+    assert online.out("repo", "verify").endswith("all blocks validated.")

@@ -1,0 +1,87 @@
+package fetch
+
+import (
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
+)
+
+func testCids(t *testing.T, n int) []cid.Cid {
+	t.Helper()
+	out := make([]cid.Cid, n)
+	for i := range out {
+		h, err := multihash.Sum([]byte{byte(i), byte(i >> 8)}, multihash.SHA2_256, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = cid.NewCidV1(cid.Raw, h)
+	}
+	return out
+}
+
+func TestSteerRunGivesEachBlockToTheLeastLoadedPeer(t *testing.T) {
+	peers := []peer.ID{"a", "b", "c"}
+	blocks := testCids(t, 20)
+	run := newSteerRun(peers, blocks)
+
+	first := run.assign()
+	for _, p := range peers {
+		if len(first[p]) != steerPerPeer {
+			t.Fatalf("peer %s got %d wants, want %d each: %v", p, len(first[p]), steerPerPeer, first)
+		}
+	}
+	if more := run.assign(); len(more) != 0 {
+		t.Fatalf("assigned beyond %d outstanding per peer: %v", steerPerPeer, more)
+	}
+	// b answers twice: the next two wants go to b, the least loaded.
+	run.arrived(first["b"][0])
+	run.arrived(first["b"][1])
+	if next := run.assign(); len(next) != 1 || len(next["b"]) != 2 {
+		t.Fatalf("after b answered twice: %v, want two wants for b", next)
+	}
+	// A block arriving twice counts once.
+	if run.arrived(first["b"][0]) {
+		t.Fatal("a duplicate block was counted again")
+	}
+
+	// a refuses: its outstanding wants go back first, to the others as they free up.
+	run.refused("a")
+	if len(run.peers) != 2 || run.load["a"] != 0 || run.todo[0] != first["a"][0] {
+		t.Fatalf("after a refused: peers %v, load %v, next %v", run.peers, run.load, run.todo[0])
+	}
+	for !run.finished() {
+		if batch := run.assign(); len(batch["a"]) > 0 {
+			t.Fatal("wants sent to a peer that refused")
+		}
+		outstanding := run.outstandingByPeer()
+		if len(outstanding) == 0 {
+			t.Fatalf("stalled: %d blocks wait, none outstanding", len(run.todo))
+		}
+		for _, cids := range outstanding {
+			for _, c := range cids {
+				run.arrived(c)
+			}
+		}
+	}
+	if run.done != len(blocks) {
+		t.Fatalf("done %d of %d", run.done, len(blocks))
+	}
+}
+
+func TestSteerRunExpiresDisconnectedPeers(t *testing.T) {
+	run := newSteerRun([]peer.ID{"a", "b"}, testCids(t, 4))
+	sent := run.assign()
+	cancels := run.expire(func(ps []peer.ID) []peer.ID { return []peer.ID{"b"} }) // a went away
+	if len(cancels["a"]) != len(sent["a"]) || len(run.peers) != 1 || run.peers[0] != "b" {
+		t.Fatalf("cancels %v, peers %v", cancels, run.peers)
+	}
+	if !run.stuck() && len(run.assign()["b"]) == 0 {
+		t.Fatal("a's wants were not moved to b")
+	}
+	run.expire(func([]peer.ID) []peer.ID { return nil })
+	if !run.stuck() {
+		t.Fatal("no peer left, but the run is not stuck")
+	}
+}
