@@ -171,7 +171,6 @@ func (s *steerer) holdersOf(ctx context.Context, root, probe cid.Cid) []peer.ID 
 		s.mu.Unlock()
 	}()
 
-	asked := 0
 	for _, p := range peers {
 		go func() {
 			if err := s.send(ctx, p, []cid.Cid{probe}, pb.Message_Wantlist_Have, false); err != nil {
@@ -181,13 +180,12 @@ func (s *steerer) holdersOf(ctx context.Context, root, probe cid.Cid) []peer.ID 
 				}
 			}
 		}()
-		asked++
 	}
 	var found []peer.ID
 	deadline := time.NewTimer(probeWait)
 	defer deadline.Stop()
 	var grace <-chan time.Time
-	for answered := 0; answered < asked; answered++ {
+	for answered := 0; answered < len(peers); answered++ {
 		select {
 		case a := <-answers:
 			if a.have {
@@ -311,9 +309,8 @@ type sent struct {
 }
 
 func newSteerRun(peers []peer.ID, missing []cid.Cid) *steerRun {
-	r := &steerRun{todo: append([]cid.Cid(nil), missing...), out: map[cid.Cid]sent{}, load: map[peer.ID]int{},
+	return &steerRun{todo: append([]cid.Cid(nil), missing...), out: map[cid.Cid]sent{}, load: map[peer.ID]int{},
 		peers: append([]peer.ID(nil), peers...), total: len(missing)}
-	return r
 }
 
 func (r *steerRun) finished() bool { return r.done == r.total || len(r.todo) == 0 && len(r.out) == 0 }
