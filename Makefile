@@ -33,8 +33,11 @@ $(VENV)/.deps: pyproject.toml | $(VPY)
 	$(VPY) -m pip install -q --group dev
 	touch $@
 
-$(NODE_BIN): $(GO_SOURCES)
-	cd iptf/go && go build -trimpath -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
+# IPTF's version, one source for the package and the node: the Python package's __version__.
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__init__.py)
+
+$(NODE_BIN): $(GO_SOURCES) iptf/python/iptf/__init__.py
+	cd iptf/go && go build -trimpath -ldflags "-X iptf.io/node/launcher.Version=$(VERSION)" -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
 
 $(PLUGIN) $(CPP_TEST) &: $(CPP_SOURCES) $(VENV)/.deps | apt
 	PYTHON=$(VPY) bash iptf/cpp/build.sh $(PLUGIN) $(CPP_TEST)
@@ -55,7 +58,7 @@ $(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/n
 	touch $@
 
 demo: venv
-	$(VPY) -m iptf.demo
+	$(VPY) -m iptf.demo --dir build/demo
 
 test: venv
 	cd iptf/go && go test ./...

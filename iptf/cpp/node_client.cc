@@ -415,27 +415,32 @@ double TimeoutSeconds() {
   return 60;
 }
 
-// The program as a person would name it: the executable's base name and, for an interpreter
-// (python train.py, python -m pkg.mod), what it runs.
+// The program as the reflog names it: the command line that runs this process, with the
+// executable's base name, and without the `-m iptf.run` that `iptf python` puts in front.
 const std::string& ProgramName() {
   static const std::string name = [] {
     std::ifstream in("/proc/self/cmdline", std::ios::binary);
     std::vector<std::string> args;
     for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
     if (args.empty()) return std::string("unknown");
-    std::string exe = args[0].substr(args[0].rfind('/') + 1);
-    if (exe.rfind("python", 0) != 0) return exe;
+    std::string line = args[0].substr(args[0].rfind('/') + 1);
     for (size_t i = 1; i < args.size(); ++i) {
-      if (args[i] == "-m" && i + 1 < args.size() && args[i + 1] == "iptf.run") {
-        ++i;  // `iptf python ...` runs through iptf.run: name what it runs
+      if (i == 1 && args[i] == "-m" && i + 1 < args.size() && args[i + 1] == "iptf.run") {
+        ++i;
         continue;
       }
-      if (args[i] == "-m" || args[i] == "-c") {
-        return i + 1 < args.size() && args[i] == "-m" ? exe + " -m " + args[i + 1] : exe + " -c";
+      const std::string& a = args[i];
+      bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$") == std::string::npos;
+      line += ' ';
+      if (plain) {
+        line += a;
+        continue;
       }
-      if (!args[i].empty() && args[i][0] != '-') return exe + " " + args[i];
+      line += '\'';
+      for (char c : a) line += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      line += '\'';
     }
-    return exe;
+    return line;
   }();
   return name;
 }

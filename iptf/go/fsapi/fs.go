@@ -44,7 +44,7 @@ type FS struct {
 
 // Read returns the bytes [offset, offset+length) of the file at raw (an iptf:// URI or an
 // /ipfs/ path), fetching the blocks they need and, for a sequential reader, the next window.
-func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64) (io.Reader, error) {
+func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64, who Caller) (io.Reader, error) {
 	if strings.HasPrefix(raw, "/ipfs/") || strings.HasPrefix(raw, "/ipns/") {
 		raw = uri.Scheme + raw[1:]
 	}
@@ -59,6 +59,7 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64) (io.R
 	if err != nil {
 		return nil, err
 	}
+	fs.record(reflog.Read, u, nd.Cid().String(), size, who)
 	if offset >= size {
 		return bytes.NewReader(nil), nil
 	}

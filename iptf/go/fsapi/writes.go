@@ -194,5 +194,13 @@ func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
 	if err != nil {
 		return err
 	}
-	return fs.unlink(ctx, src, srcDir, srcName)
+	if err := fs.unlink(ctx, src, srcDir, srcName); err != nil {
+		return err
+	}
+	if fs.Reflog != nil {
+		if err := fs.Reflog.RecordMove(src.String(), dst.String()); err != nil {
+			log.Errorf("reflog: %s", err)
+		}
+	}
+	return nil
 }

@@ -229,10 +229,10 @@ var readCmd = &cmds.Command{
 		Tagline: "Read a byte range of a file, fetching its blocks (and, for sequential reads, the next window) from peers.",
 	},
 	Arguments: []cmds.Argument{uriArg("uri", "iptf:// URI or /ipfs/ path of a file")},
-	Options: []cmds.Option{
+	Options: append([]cmds.Option{
 		cmds.Int64Option("offset", "Where to start.").WithDefault(int64(0)),
 		cmds.Int64Option("length", "How many bytes (at most)."),
-	},
+	}, callerOptions...),
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
 		fs, err := filesystem(req, env)
 		if err != nil {
@@ -246,7 +246,11 @@ var readCmd = &cmds.Command{
 		if !ok {
 			length = 1 << 62
 		}
-		r, err := fs.Read(req.Context, req.Arguments[0], uint64(offset), uint64(length))
+		// A read made for a process (--pid) is recorded; the plugin's reads of missing spans
+		// are not, as its open already was.
+		who := caller(req)
+		who.NoLog = who.Pid == 0
+		r, err := fs.Read(req.Context, req.Arguments[0], uint64(offset), uint64(length), who)
 		if err != nil {
 			return err
 		}

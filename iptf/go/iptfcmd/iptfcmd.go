@@ -3,6 +3,7 @@ package iptfcmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -124,6 +125,9 @@ type Status struct {
 	FailedWrites []writeback.Failure `json:",omitempty"`
 }
 
+// ErrNoNode is status's answer when no node runs for the repo.
+var ErrNoNode = errors.New("no IPTF node is running for this repo")
+
 // StatusCmd reports on the node without counting as activity.
 var StatusCmd = statusCmd
 
@@ -140,6 +144,10 @@ var statusCmd = &cmds.Command{
 		cfgRoot, err := cmdenv.GetConfigRoot(env)
 		if err != nil {
 			return err
+		}
+		// Run without a daemon, this command would describe its own short-lived process.
+		if !node.IsDaemon {
+			return ErrNoNode
 		}
 		s := &Status{
 			Repo:         cfgRoot,

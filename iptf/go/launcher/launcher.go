@@ -5,6 +5,7 @@ package launcher
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +44,7 @@ func init() {
 	loader.Preload(serve.Plugins...)
 	loader.Preload(peerguard.Plugins...)
 	loader.Preload(fetch.Plugins...)
+	adoptVocabulary()
 }
 
 // localOnly lists commands that never start a node: they work on the repo's files directly.
@@ -60,9 +62,15 @@ func Main(args []string) int {
 		args = append([]string{"daemon"}, rest...)
 	}
 	inv := parseInvocation(kubo.Root, args)
+	if why := refusal(inv, args); why != "" {
+		return fail(errors.New(why))
+	}
 
 	repo, err := repoPath(inv)
 	if err != nil {
+		return fail(err)
+	}
+	if err := checkMayCreate(inv, repo); err != nil {
 		return fail(err)
 	}
 	os.Setenv("IPFS_PATH", repo)
@@ -101,12 +109,33 @@ func Main(args []string) int {
 			return fail(err)
 		}
 	}
-	return runKubo(args)
+	if inv.command != nil && !inv.has("help") && !inv.has("h") {
+		if args, err = translateURIs(inv, args, resolveWithNode); err != nil {
+			return fail(err)
+		}
+	}
+	if inv.first() == "daemon" {
+		return runKubo(args)
+	}
+	help := inv.command == nil || inv.has("help") || inv.has("h")
+	return withIPTFMessages(help, func() int { return runKubo(args) })
 }
 
 func runKubo(args []string) int {
-	os.Args = append([]string{"ipfs"}, args...)
+	os.Args = append([]string{ProgramName}, args...)
 	return kubo.Start(kubo.BuildDefaultEnv)
+}
+
+// checkMayCreate refuses, when IPTF_AUTOSTART=0, a command that would create a missing repo
+// (init and daemon create one because that is what they are asked to do).
+func checkMayCreate(inv invocation, repo string) error {
+	if os.Getenv(EnvAutostart) != "0" || inv.command == nil || repodir.Initialized(repo) {
+		return nil
+	}
+	if first := inv.first(); first == "init" || first == "daemon" || !usesRepo(inv) || inv.has("help") || inv.has("h") {
+		return nil
+	}
+	return fmt.Errorf("no IPTF repo at %s (%s=0 creates none; `iptf init` makes one)", repo, EnvAutostart)
 }
 
 func fail(err error) int {

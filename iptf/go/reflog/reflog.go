@@ -21,6 +21,10 @@ type Op string
 const (
 	Read  Op = "read"
 	Write Op = "write"
+	// Move is kept in the file, never listed: a rename in the writable tree, applied to the
+	// entries before it so that a file written under a temporary name and renamed (as
+	// checkpoints and SavedModels are) is listed once, under the name it ends with.
+	Move Op = "move"
 )
 
 // Entry is one record. N numbers entries from 1 in the order they were written.
@@ -33,6 +37,7 @@ type Entry struct {
 	Size    uint64    `json:"Size"`
 	Pid     int       `json:"Pid"`
 	Program string    `json:"Program"`
+	To      string    `json:"To,omitempty"` // a move's destination
 }
 
 // Log is a repo's reflog: one JSON entry a line in <repo>/reflog.jsonl.
@@ -78,17 +83,36 @@ func (l *Log) Record(e Entry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	if err := l.appendLine(line); err != nil {
 		return err
 	}
 	l.next++
 	l.last[key] = e.Cid
 	return nil
+}
+
+// RecordMove notes that the writable tree renamed from (a file or a directory) to to.
+func (l *Log) RecordMove(from, to string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.endLine(); err != nil {
+		return err
+	}
+	line, err := json.Marshal(Entry{Time: time.Now().UTC(), Op: Move, Path: from, To: to})
+	if err != nil {
+		return err
+	}
+	return l.appendLine(line)
+}
+
+func (l *Log) appendLine(line []byte) error {
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(line, '\n'))
+	return err
 }
 
 // endLine terminates a last line that a crash cut short, so the next entry starts cleanly.
@@ -117,12 +141,55 @@ func (l *Log) endLine() error {
 
 func (l *Log) count() (int, error) {
 	n := 0
-	err := l.each(func(Entry) bool { n++; return true })
+	err := l.scan(func(e Entry) bool {
+		if e.Op != Move {
+			n++
+		}
+		return true
+	})
 	return n, err
 }
 
-// each calls fn for every entry in order until it returns false.
+// each calls fn for every entry in order, under the path it ended with, until fn returns false.
 func (l *Log) each(fn func(Entry) bool) error {
+	var entries []Entry
+	latest := map[string]int{} // path → index of its latest write so far
+	err := l.scan(func(e Entry) bool {
+		if e.Op == Move {
+			renamed := map[string]int{}
+			for p, i := range latest {
+				rest, under := strings.CutPrefix(p, e.Path)
+				if !under || rest != "" && !strings.HasPrefix(rest, "/") {
+					continue
+				}
+				entries[i].Path = e.To + rest
+				renamed[entries[i].Path] = i
+				delete(latest, p)
+			}
+			for p, i := range renamed {
+				latest[p] = i
+			}
+			return true
+		}
+		if e.Op == Write {
+			latest[e.Path] = len(entries)
+		}
+		entries = append(entries, e)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !fn(e) {
+			break
+		}
+	}
+	return nil
+}
+
+// scan calls fn for every line of the file in order until it returns false.
+func (l *Log) scan(fn func(Entry) bool) error {
 	f, err := os.Open(l.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

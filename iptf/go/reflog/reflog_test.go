@@ -75,3 +75,52 @@ func TestParseTime(t *testing.T) {
 		t.Error("expected an error")
 	}
 }
+
+func TestMovesListWritesUnderTheirFinalNames(t *testing.T) {
+	l := Open(t.TempDir())
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const root = "iptf://repo/root/run"
+	// A checkpoint: a temporary file renamed into place, and a temporary directory whose file
+	// is renamed out of it, then a SavedModel's directory renamed as a whole.
+	must(l.Record(Entry{Op: Write, Path: root + "/checkpoint.tmp1", Cid: "Qc"}))
+	must(l.RecordMove(root+"/checkpoint.tmp1", root+"/checkpoint"))
+	must(l.Record(Entry{Op: Write, Path: root + "/ckpt-1_temp/part-0", Cid: "Qd"}))
+	must(l.RecordMove(root+"/ckpt-1_temp/part-0", root+"/ckpt-1.data-00000-of-00001"))
+	must(l.Record(Entry{Op: Write, Path: root + "/sm_tmp/saved_model.pb", Cid: "Qe"}))
+	must(l.Record(Entry{Op: Write, Path: root + "/sm_tmpx", Cid: "Qx"})) // a sibling sharing the prefix
+	must(l.RecordMove(root+"/sm_tmp", root+"/sm"))
+	// Overwritten later under the temporary name: the new write keeps that name.
+	must(l.Record(Entry{Op: Write, Path: root + "/checkpoint.tmp1", Cid: "Qf"}))
+
+	all, err := l.List(Filter{})
+	must(err)
+	want := []struct{ path, cid string }{
+		{root + "/checkpoint", "Qc"},
+		{root + "/ckpt-1.data-00000-of-00001", "Qd"},
+		{root + "/sm/saved_model.pb", "Qe"},
+		{root + "/sm_tmpx", "Qx"},
+		{root + "/checkpoint.tmp1", "Qf"},
+	}
+	if len(all) != len(want) {
+		t.Fatalf("got %d entries: %+v", len(all), all)
+	}
+	for i, w := range want {
+		if all[i].Path != w.path || all[i].Cid != w.cid || all[i].N != i+1 {
+			t.Fatalf("entry %d: %+v, want %s %s N=%d", i, all[i], w.path, w.cid, i+1)
+		}
+	}
+	found, _ := l.List(Filter{Path: "ckpt-1.data"})
+	if len(found) != 1 || found[0].Cid != "Qd" {
+		t.Fatalf("--path ckpt-1.data found %+v", found)
+	}
+	e, err := l.Get(3)
+	must(err)
+	if e.Path != root+"/sm/saved_model.pb" {
+		t.Fatalf("show 3: %s", e.Path)
+	}
+}

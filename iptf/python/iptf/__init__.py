@@ -1,41 +1,54 @@
 """IPTF: TensorFlow with an IPFS node baked in.
 
-`import iptf` does not import TensorFlow: `add`, `cat`, `cid_of` and `node` only need the
-bundled node; `load_model` and `enable` import TensorFlow when called.
+`import iptf` imports neither TensorFlow nor the node client until a name is used: `add`,
+`cat`, `cid_of` and `node` need only the bundled node; `load_model`, `save_model` and `enable`
+import TensorFlow when called. Content addresses are returned as `iptf://ipfs/<cid>` URIs.
 """
 
-from typing import Any
+# Nothing is imported at module level (not even __future__ or importlib): see _EXPORTS.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at interpreter start
 
-from .content import add, cat, cid_of
-from .errors import InvalidArgument, IptfError, NodeUnavailable, NotFound
-from .node import Node, node, shutdown
-
-__all__ = [
-    "add",
-    "cat",
-    "cid_of",
-    "load_model",
-    "enable",
-    "node",
-    "shutdown",
-    "Node",
-    "IptfError",
-    "NodeUnavailable",
-    "NotFound",
-    "InvalidArgument",
-]
 __version__ = "0.1.0"
 
+# Public name → the module that defines it; imported on first use, so that the interpreter-start
+# hook (`iptf-tensorflow.pth`) costs nothing for programs that never use IPTF.
+_EXPORTS = {
+    "add": "content",
+    "cat": "content",
+    "cid_of": "content",
+    "node": "node",
+    "shutdown": "node",
+    "Node": "node",
+    "load_model": "models",
+    "save_model": "models",
+    "enable": "tf",
+    **{name: "errors" for name in (
+        "IptfError", "NotFound", "PermissionDenied", "AlreadyExists", "FailedPrecondition",
+        "InvalidArgument", "OutOfRange", "ResourceExhausted", "Unavailable", "NodeUnavailable",
+    )},
+}
 
-def load_model(path: str, **kwargs: Any) -> Any:
-    """Load a `.keras` model or a SavedModel from an iptf:// (or local) path."""
-    from .tf import load_model as _load
+__all__ = sorted(_EXPORTS)
 
-    return _load(path, **kwargs)
+if TYPE_CHECKING:
+    from .content import add, cat, cid_of
+    from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, IptfError, NodeUnavailable,
+                         NotFound, OutOfRange, PermissionDenied, ResourceExhausted, Unavailable)
+    from .models import load_model, save_model
+    from .node import Node, node, shutdown
+    from .tf import enable
 
 
-def enable() -> None:
-    """Register the iptf:// scheme with TensorFlow if the plugin did not register itself."""
-    from .tf import enable as _enable
+def __getattr__(name: str) -> "object":
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'iptf' has no attribute {name!r}")
+    from importlib import import_module
 
-    _enable()
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> "list[str]":
+    return sorted([*globals(), *_EXPORTS])

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 
 from ._binary import node_binary
 from .errors import IptfError
-
-TAGLINE = "iptf - TensorFlow's IPFS node: content-addressed datasets, models and logs."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,13 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _help() -> int:
-    """Print kubo's command list under IPTF's name, then IPTF's own commands."""
+    """Print the node's command list (kubo's commands, in IPTF's words), then IPTF's own commands."""
     from .commands import load
 
     proc = subprocess.run([node_binary(), "--help"], capture_output=True, text=True, check=False)
-    text = re.sub(r"(?<![/\w])ipfs(?= )", "iptf", proc.stdout)
-    text = re.sub(r"^  iptf +- .*$", "  " + TAGLINE, text, count=1, flags=re.M)
-    print(text.rstrip())
+    print(proc.stdout.rstrip())
     print("\nIPTF COMMANDS")
     for cmd in sorted(load().values(), key=lambda c: c.name):
         print(f"  {cmd.name:<12} {cmd.summary}")

@@ -1,4 +1,10 @@
-"""Adding and reading content: the Python API scripts use."""
+"""Adding and reading content: the Python API scripts use.
+
+Every call that names content takes the paths the TensorFlow plugin takes — `iptf://ipfs/…`,
+`iptf://ipns/…`, `iptf://repo/root/…` — and kubo's `/ipfs/…`, `/ipns/…` or a bare CID; every
+call that returns content's address returns it as an `iptf://ipfs/<cid>` URI, which pastes
+into TensorFlow, the `iptf` command and back into this API.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,10 @@ import json
 import os
 from typing import Any
 
+from ._process import program_name
 from .errors import InvalidArgument, NotFound
 from .node import call, run_node_command
-from .paths import to_node_path
+from .paths import IPFS_PREFIX, to_uri
 
 
 def _flag(name: str, value: Any) -> list[str]:
@@ -21,7 +28,7 @@ def _flag(name: str, value: Any) -> list[str]:
 
 
 def add(path: str | os.PathLike[str], **options: Any) -> str:
-    """Add a file or directory (recursively) with `ipfs add`'s options; return its CID.
+    """Add a file or directory (recursively) with `ipfs add`'s options; return its `iptf://ipfs/<cid>`.
 
     Options are `ipfs add` flags with underscores, e.g. `cid_version=1, raw_leaves=True,
     chunker="size-1048576", trickle=True`.
@@ -33,25 +40,32 @@ def add(path: str | os.PathLike[str], **options: Any) -> str:
     for name, value in options.items():
         args += _flag(name, value)
     args += ["--", path]
-    return run_node_command(args).decode().strip()
+    return IPFS_PREFIX + run_node_command(args).decode().strip()
 
 
-def cat(cid_path: str, offset: int = 0, length: int | None = None) -> bytes:
-    """Return the bytes of a file (`iptf://ipfs/<cid>/...`, `/ipfs/...` or a CID), or a range of them."""
-    return call("cat", [to_node_path(cid_path)], offset=offset or None, length=length)
+def cat(path: str, offset: int = 0, length: int | None = None) -> bytes:
+    """Return the bytes of a file, or a range of them; the read is recorded in the reflog.
+
+    `path` is any iptf:// URI of a file (`iptf://repo/root/…` included), `/ipfs/…`, `/ipns/…`
+    or a CID. Blocks missing locally are fetched from peers.
+    """
+    if offset < 0 or (length is not None and length < 0):
+        raise InvalidArgument(f"{path}: offset and length cannot be negative")
+    return call("iptf/read", [to_uri(path)], offset=offset or None, length=length, pid=os.getpid(),
+                program=program_name())
 
 
 def cid_of(path: str | os.PathLike[str]) -> str:
     """The `iptf://ipfs/<cid>` behind an iptf:// path, or that a local file or folder would get."""
     text = os.fspath(path)
-    if text.startswith("iptf://"):
-        stat = json.loads(call("iptf/stat", [text]))
+    if text.startswith("iptf://") or text.startswith(("/ipfs/", "/ipns/")):
+        stat = json.loads(call("iptf/stat", [to_uri(text)]))
         if not stat.get("Cid"):
             raise InvalidArgument(f"{text}: has no CID of its own")
-        return f"iptf://ipfs/{stat['Cid']}"
+        return IPFS_PREFIX + stat["Cid"]
     if not os.path.exists(text):
         raise NotFound(f"{text}: no such file or directory")
     args = ["add", "--quieter", "--only-hash"]
     if os.path.isdir(text):
         args.append("--recursive")
-    return "iptf://ipfs/" + run_node_command([*args, "--", text]).decode().strip()
+    return IPFS_PREFIX + run_node_command([*args, "--", text]).decode().strip()

@@ -4,16 +4,21 @@ Two isolated nodes on loopback (repos made with `iptf init --profile test`): a p
 the 8×8 digits bundled with scikit-learn, written as TFRecords; the trainer's node connects to
 it and the model reads the data through tf.data from iptf://ipfs/<cid>, fetched block by block
 from the provider. Checkpoints and TensorBoard logs go to iptf://repo/root/demo/, the model is
-reloaded with iptf.load_model, and the run ends by printing the CIDs of its data and model and
-the reflog of what it read and wrote.
+reloaded with iptf.load_model, and the run ends by printing the CIDs of its data and model, the
+reflog of what it read and wrote, and the commands that open the trainer's repo afterwards.
+
+The repos live in one folder (`--dir`, default ~/.cache/iptf/demo; `make demo` uses
+build/demo), kept when the demo ends and made anew when it starts again.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shlex
+import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 EPOCHS = 8
@@ -58,25 +63,55 @@ def iptf_cli(repo: Path, *args: str, check: bool = True) -> str:
                           text=True).stdout.strip()
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="iptf-demo-") as tmp:
-        provider, trainer = Path(tmp) / "provider", Path(tmp) / "trainer"
-        for repo in (provider, trainer):
-            iptf_cli(repo, "init", "--profile", "test")  # loopback only, no bootstrap peers
-        os.environ["IPTF_PATH"] = str(trainer)
-        os.environ.pop("IPTF_OFFLINE", None)
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        try:
-            return run(Path(tmp), provider)
-        finally:
-            import iptf
-
-            iptf.shutdown()
-            iptf_cli(provider, "shutdown", check=False)
+def default_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "iptf" / "demo"
 
 
-def run(tmp: Path, provider: Path) -> int:
+def fresh_folder(folder: Path) -> None:
+    """Stop the nodes of an earlier run's repos and start from an empty folder."""
+    for repo in (folder / "provider", folder / "trainer"):
+        if (repo / "config").exists():
+            env = dict(os.environ, IPTF_PATH=str(repo), IPTF_AUTOSTART="0")
+            subprocess.run([sys.executable, "-m", "iptf", "shutdown"], env=env, capture_output=True, check=False)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m iptf.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", type=Path, default=default_dir(), help="folder of the demo's repos (made anew)")
+    folder = parser.parse_args(argv).dir.resolve()
+    fresh_folder(folder)
+    provider, trainer = folder / "provider", folder / "trainer"
+    for repo in (provider, trainer):
+        iptf_cli(repo, "init", "--profile", "test")  # loopback only, no bootstrap peers
+    os.environ["IPTF_PATH"] = str(trainer)
+    os.environ.pop("IPTF_OFFLINE", None)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    try:
+        code = run(folder, provider)
+    finally:
+        import iptf
+
+        iptf.shutdown()
+        iptf_cli(provider, "shutdown", check=False)
+    print_next_steps(trainer)
+    return code
+
+
+def print_next_steps(trainer: Path) -> None:
+    """The commands that open the run's repo again (its node starts on demand)."""
+    iptf = Path(sys.executable).parent / "iptf"
+    command = os.path.relpath(iptf) if not os.path.relpath(iptf).startswith("..") else str(iptf)
+    prefix = f"IPTF_PATH={shlex.quote(str(trainer))} {command}"
+    print("\nthe trainer's repo is kept; open it with:")
+    print(f"  {prefix} reflog")
+    print(f"  {prefix} tensorboard --logdir iptf://repo/root/demo/logs")
+
+
+def run(folder: Path, provider: Path) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
@@ -86,7 +121,7 @@ def run(tmp: Path, provider: Path) -> int:
     import iptf
 
     iptf.enable()
-    local = tmp / "digits"
+    local = folder / "digits"
     local.mkdir()
     write_tfrecords(local)
     data_cid = iptf_cli(provider, "add", "-r", "-Q", str(local))
@@ -119,7 +154,7 @@ def run(tmp: Path, provider: Path) -> int:
     model.fit(dataset(f"{data}/train.tfrecord", 64, True), epochs=EPOCHS, verbose=2,
               validation_data=dataset(f"{data}/test.tfrecord", 256, False),
               callbacks=[keras.callbacks.TensorBoard(log_dir=f"{out}/logs"), SaveCheckpoint()])
-    model.save(f"{out}/model.keras")
+    iptf.save_model(model, f"{out}/model.keras")  # a .keras file whose CID depends only on the model
 
     reloaded = iptf.load_model(f"{out}/model.keras")
     _, accuracy = reloaded.evaluate(dataset(f"{data}/test.tfrecord", 256, False), verbose=0)

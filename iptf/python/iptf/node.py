@@ -28,7 +28,21 @@ class Node:
 
     @property
     def rpc(self) -> RpcClient:
-        return RpcClient(self.api_socket, timeout=None)
+        """A client of the node's RPC API; a reply slower than $IPTF_TIMEOUT seconds is Unavailable."""
+        return RpcClient(self.api_socket, timeout=timeout_seconds())
+
+
+ENV_TIMEOUT = "IPTF_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
+
+
+def timeout_seconds() -> float:
+    """How long to wait for the node's answer: $IPTF_TIMEOUT seconds, as the TensorFlow plugin does."""
+    try:
+        value = float(os.environ.get(ENV_TIMEOUT, ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
 
 
 _lock = threading.Lock()

@@ -1,22 +1,19 @@
-"""Translation of IPTF's URIs into the node's paths (the node resolves them)."""
+"""Spelling of content paths on the Python side; the node parses and resolves them."""
 
 from __future__ import annotations
 
 from .errors import InvalidArgument
 
 SCHEME = "iptf://"
+IPFS_PREFIX = SCHEME + "ipfs/"
 
 
-def to_node_path(path: str) -> str:
-    """`iptf://ipfs/<cid>/p` → `/ipfs/<cid>/p`; `/ipfs/...` and `/ipns/...` pass; a bare CID gets `/ipfs/`."""
+def to_uri(path: str) -> str:
+    """`/ipfs/…`, `/ipns/…` or a bare CID as the iptf:// URI the node takes; iptf:// URIs pass."""
     if path.startswith(SCHEME):
-        rest = path[len(SCHEME) :]
-        namespace = rest.split("/", 1)[0]
-        if namespace not in ("ipfs", "ipns"):
-            raise InvalidArgument(f"{path}: only iptf://ipfs/ and iptf://ipns/ paths name content")
-        return "/" + rest
-    if path.startswith(("/ipfs/", "/ipns/")):
         return path
-    if not path or path.startswith("/"):
-        raise InvalidArgument(f"not an IPFS path: {path!r}")
-    return "/ipfs/" + path
+    if path.startswith(("/ipfs/", "/ipns/")):
+        return SCHEME + path[1:]
+    if not path or path.startswith("/") or "://" in path:
+        raise InvalidArgument(f"not an IPTF path: {path!r} (use iptf://ipfs/<cid>, iptf://repo/root/…, or a CID)")
+    return IPFS_PREFIX + path
