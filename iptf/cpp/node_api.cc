@@ -170,7 +170,7 @@ Status Mkdir(const std::string& uri, bool parents) {
 }
 
 Status Remove(const std::string& uri, const char* kind) {
-  return CallPlain("iptf/rm", {{"arg", uri}, {"kind", kind}});
+  return CallPlain("iptf/rm", WithProcess({{"arg", uri}, {"kind", kind}}));
 }
 
 Status Move(const std::string& src, const std::string& dst) {

@@ -503,8 +503,8 @@ const (
 	RemoveRecursive = "recursive"
 )
 
-// Remove deletes a file, an empty directory, or a whole tree (kind).
-func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
+// Remove deletes a file, an empty directory, or a whole tree (kind), for a process.
+func (fs *FS) Remove(ctx context.Context, raw, kind string, who Caller) error {
 	u, err := fs.treePath(ctx, raw, "remove the file under iptf://repo/root/ instead")
 	if err != nil {
 		return err
@@ -536,7 +536,15 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string) error {
 	default:
 		return errorf(InvalidArgument, u.Raw, "unknown removal kind %q", kind)
 	}
-	return fs.unlink(ctx, u, dir, name)
+	if err := fs.unlink(ctx, u, dir, name); err != nil {
+		return err
+	}
+	if fs.Reflog != nil {
+		if err := fs.Reflog.RecordRemove(u.String(), who.Pid); err != nil {
+			log.Errorf("reflog: %s", err)
+		}
+	}
+	return nil
 }
 
 // unlink removes name from dir, which holds u, and persists the tree. The caller holds treeMu.

@@ -201,10 +201,11 @@ var fsCommands = map[string]*cmds.Command{
 		}),
 	"rm": fsCommand("Remove a file, an empty directory or a tree under iptf://repo/root/.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI to remove")},
-		[]cmds.Option{cmds.StringOption("kind", "file, dir (empty) or recursive.").WithDefault(fsapi.RemoveFile)},
+		append([]cmds.Option{cmds.StringOption("kind", "file, dir (empty) or recursive.").WithDefault(fsapi.RemoveFile)},
+			callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
 			kind, _ := req.Options["kind"].(string)
-			return &Done{}, fs.Remove(req.Context, req.Arguments[0], kind)
+			return &Done{}, fs.Remove(req.Context, req.Arguments[0], kind, caller(req))
 		}),
 	"mv": fsCommand("Rename within iptf://repo/root/, replacing a file at the destination.",
 		[]cmds.Argument{uriArg("source", "source URI"), uriArg("destination", "destination URI")}, nil,

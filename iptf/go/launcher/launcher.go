@@ -114,10 +114,10 @@ func Main(args []string) int {
 			return fail(err)
 		}
 	}
-	if inv.first() == "daemon" {
-		return runKubo(args)
-	}
 	help := inv.command == nil || inv.has("help") || inv.has("h")
+	if inv.first() == "daemon" && !help {
+		return runKubo(args) // its output is the node's log, read by whoever started it
+	}
 	return withIPTFMessages(help, func() int { return runKubo(args) })
 }
 

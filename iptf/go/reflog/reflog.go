@@ -25,6 +25,10 @@ const (
 	// entries before it so that a file written under a temporary name and renamed (as
 	// checkpoints and SavedModels are) is listed once, under the name it ends with.
 	Move Op = "move"
+	// Remove is kept in the file, never listed: a file or tree removed by a process. A file a
+	// process wrote and then removed itself (a checkpoint's *_temp shards) was a temporary file:
+	// its write is not listed.
+	Remove Op = "remove"
 )
 
 // Entry is one record. N numbers entries from 1 in the order they were written.
@@ -93,12 +97,22 @@ func (l *Log) Record(e Entry) error {
 
 // RecordMove notes that the writable tree renamed from (a file or a directory) to to.
 func (l *Log) RecordMove(from, to string) error {
+	return l.recordChange(Entry{Op: Move, Path: from, To: to})
+}
+
+// RecordRemove notes that process pid removed path (a file or a directory) from the tree.
+func (l *Log) RecordRemove(path string, pid int) error {
+	return l.recordChange(Entry{Op: Remove, Path: path, Pid: pid})
+}
+
+func (l *Log) recordChange(e Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.endLine(); err != nil {
 		return err
 	}
-	line, err := json.Marshal(Entry{Time: time.Now().UTC(), Op: Move, Path: from, To: to})
+	e.Time = time.Now().UTC()
+	line, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
@@ -142,7 +156,7 @@ func (l *Log) endLine() error {
 func (l *Log) count() (int, error) {
 	n := 0
 	err := l.scan(func(e Entry) bool {
-		if e.Op != Move {
+		if listed(e.Op) {
 			n++
 		}
 		return true
@@ -150,37 +164,57 @@ func (l *Log) count() (int, error) {
 	return n, err
 }
 
+func listed(op Op) bool { return op != Move && op != Remove }
+
+// under reports whether path is p or inside the directory p, and what follows p.
+func under(path, p string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, p)
+	return rest, ok && (rest == "" || strings.HasPrefix(rest, "/"))
+}
+
 // each calls fn for every entry in order, under the path it ended with, until fn returns false.
 func (l *Log) each(fn func(Entry) bool) error {
 	var entries []Entry
+	hidden := map[int]bool{}   // writes of temporary files
 	latest := map[string]int{} // path → index of its latest write so far
 	err := l.scan(func(e Entry) bool {
-		if e.Op == Move {
+		switch e.Op {
+		case Move:
 			renamed := map[string]int{}
 			for p, i := range latest {
-				rest, under := strings.CutPrefix(p, e.Path)
-				if !under || rest != "" && !strings.HasPrefix(rest, "/") {
-					continue
+				if rest, ok := under(p, e.Path); ok {
+					entries[i].Path = e.To + rest
+					renamed[entries[i].Path] = i
+					delete(latest, p)
 				}
-				entries[i].Path = e.To + rest
-				renamed[entries[i].Path] = i
-				delete(latest, p)
 			}
 			for p, i := range renamed {
 				latest[p] = i
 			}
-			return true
+		case Remove:
+			for p, i := range latest {
+				if _, ok := under(p, e.Path); ok {
+					if e.Pid != 0 && entries[i].Pid == e.Pid {
+						hidden[i] = true
+					}
+					delete(latest, p)
+				}
+			}
+		default:
+			if e.Op == Write {
+				latest[e.Path] = len(entries)
+			}
+			entries = append(entries, e)
 		}
-		if e.Op == Write {
-			latest[e.Path] = len(entries)
-		}
-		entries = append(entries, e)
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
+	for i, e := range entries {
+		if hidden[i] {
+			continue
+		}
 		if !fn(e) {
 			break
 		}

@@ -124,3 +124,32 @@ func TestMovesListWritesUnderTheirFinalNames(t *testing.T) {
 		t.Fatalf("show 3: %s", e.Path)
 	}
 }
+
+func TestWritesRemovedByTheirWriterAreNotListed(t *testing.T) {
+	l := Open(t.TempDir())
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const root = "iptf://repo/root/ckpt"
+	must(l.Record(Entry{Op: Write, Path: root + "/ckpt-1_temp/part-0.index", Cid: "Qt", Pid: 7}))
+	must(l.Record(Entry{Op: Write, Path: root + "/ckpt-1.index", Cid: "Qi", Pid: 7}))
+	must(l.Record(Entry{Op: Write, Path: root + "/kept.txt", Cid: "Qk", Pid: 7}))
+	must(l.RecordRemove(root+"/ckpt-1_temp", 7))
+	must(l.RecordRemove(root+"/kept.txt", 8)) // removed by another process: its write stays listed
+	must(l.Record(Entry{Op: Write, Path: root + "/ckpt-1_temp/part-0.index", Cid: "Qu", Pid: 7}))
+	all, err := l.List(Filter{})
+	must(err)
+	var cids []string
+	for _, e := range all {
+		cids = append(cids, e.Cid)
+	}
+	if len(all) != 3 || cids[0] != "Qi" || cids[1] != "Qk" || cids[2] != "Qu" {
+		t.Fatalf("listed %v", cids)
+	}
+	if all[0].N != 2 || all[2].N != 4 {
+		t.Fatalf("numbers %d %d", all[0].N, all[2].N)
+	}
+}

@@ -13,7 +13,7 @@ def test_help_lists_kubo_and_iptf_commands(repo: IptfRepo) -> None:
     for kubo_command in ("add", "cat", "get", "pin", "dag", "files", "name", "key", "swarm", "daemon"):
         assert f"\n  {kubo_command} " in out or f"\n    {kubo_command} " in out, kubo_command
     assert "IPTF COMMANDS" in out and "status" in out.split("IPTF COMMANDS")[1]
-    assert "iptf <subcmd> --help" in out
+    assert "iptf <command> --help" in out
 
 
 def test_bad_command_is_one_line_error_with_nonzero_exit(repo: IptfRepo) -> None:
@@ -43,7 +43,7 @@ def test_cli_does_not_import_tensorflow() -> None:
 
 
 def test_kubo_exit_codes_and_output_pass_through(repo: IptfRepo) -> None:
-    assert repo.out("version").startswith("ipfs version 0.43")
+    assert repo.out("version").startswith("iptf version ") and "(kubo 0.43" in repo.out("version")
     proc = repo.run("pin", "ls", "--type=bogus", check=False)
     assert proc.returncode != 0
 

@@ -22,8 +22,9 @@ def start_session_repo(path: Path) -> IptfRepo:
     return repo
 
 
-def run_tf(repo: IptfRepo, code: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run TensorFlow code in a fresh process (plain `import tensorflow`, no `import iptf`)."""
-    return subprocess.run([sys.executable, "-c", SUBPROCESS_PRELUDE + code], capture_output=True, text=True,
+def run_tf(repo: IptfRepo, code: str, timeout: float = 300, argv: tuple[str, ...] = (),
+           **env: str) -> subprocess.CompletedProcess[str]:
+    """Run TensorFlow code in a fresh process (plain `import tensorflow`, no `import iptf`), with argv."""
+    return subprocess.run([sys.executable, "-c", SUBPROCESS_PRELUDE + code, *argv], capture_output=True, text=True,
                           env=dict(repo.env, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0", **env),
                           timeout=timeout, check=False)
