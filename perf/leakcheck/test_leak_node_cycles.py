@@ -71,7 +71,7 @@ def test_node_add_read_cycles_heap_stays_flat(node_repo: IptfRepo, tmp_path: Pat
         monkeypatch.setenv(key, node_repo.env[key])  # the in-process Python API uses this repo
     import iptf
 
-    monkeypatch.setattr(importlib.import_module("iptf.node"), "_current", None)  # no node cached from before
+    monkeypatch.setattr(importlib.import_module("iptf.client"), "_current", None)  # no node cached from before
     out = results_dir("node-cycles")
     for old in out.iterdir():
         old.unlink()

@@ -16,9 +16,9 @@ _EXPORTS = {
     "add": "content",
     "cat": "content",
     "cid_of": "content",
-    "node": "node",
-    "shutdown": "node",
-    "Node": "node",
+    "node": "client",
+    "shutdown": "client",
+    "Node": "client",
     "load_model": "models",
     "save_model": "models",
     "enable": "tf",
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, IptfError, NodeUnavailable,
                          NotFound, OutOfRange, PermissionDenied, ResourceExhausted, Unavailable)
     from .models import load_model, save_model
-    from .node import Node, node, shutdown
+    from .client import Node, node, shutdown
     from .tf import enable
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._process import program_name
 from .errors import InvalidArgument, NotFound
-from .node import call, run_node_command
+from .client import call, run_node_command
 from .paths import IPFS_PREFIX, to_uri
 
 

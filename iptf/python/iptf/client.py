@@ -1,4 +1,4 @@
-"""Find or start the repo's node, and talk to it."""
+"""The client side of the node: find or start the repo's node, and call its RPC API."""
 
 from __future__ import annotations
 
