@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -25,9 +26,12 @@ import (
 const SparePrefix = "spare-"
 
 // Budget for spares: enough for a few checkpoints or shards in flight, small beside a dataset.
+// Below MinSpareBytes a fresh file costs less than the round trip to the node that imports it,
+// so smaller files are not worth a place among the MaxSpares.
 const (
 	MaxSpares     = 4
 	MaxSpareBytes = 1 << 30
+	MinSpareBytes = 1 << 20
 )
 
 // File is a staged file: Path's first Size bytes (the whole file when Size is negative).
@@ -69,16 +73,34 @@ type readCloser struct {
 	io.Closer
 }
 
-// Recycle keeps the imported staging file path as a spare in its directory if the budget
-// allows, and deletes it otherwise.
+// Recycle keeps the imported staging file path as a spare in its directory, and deletes it
+// if it is not worth keeping. The spares kept are the largest: a new file evicts smaller
+// spares to fit the budget, since a writer is given the largest spare there is (a writer
+// claiming a spare being evicted finds it gone and takes another).
 func Recycle(path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	count, bytes := spares(dir)
-	if count >= MaxSpares || bytes+st.Size() > MaxSpareBytes || st.Size() == 0 {
+	size := st.Size()
+	if size < MinSpareBytes || size > MaxSpareBytes {
+		return os.Remove(path)
+	}
+	kept := spares(dir)
+	count, bytes := len(kept), int64(0)
+	for _, s := range kept {
+		bytes += s.size
+	}
+	// Evict the smallest spares while the new file does not fit and is larger than them.
+	for i := len(kept) - 1; i >= 0 && (count >= MaxSpares || bytes+size > MaxSpareBytes) && kept[i].size < size; i-- {
+		if err := os.Remove(kept[i].path); err != nil && !os.IsNotExist(err) {
+			break
+		}
+		count--
+		bytes -= kept[i].size
+	}
+	if count >= MaxSpares || bytes+size > MaxSpareBytes {
 		return os.Remove(path)
 	}
 	name, err := spareName()
@@ -91,19 +113,25 @@ func Recycle(path string) error {
 	return nil
 }
 
-// spares counts the spares in dir and their bytes.
-func spares(dir string) (count int, bytes int64) {
+type spare struct {
+	path string
+	size int64
+}
+
+// spares lists the spares in dir, largest first.
+func spares(dir string) []spare {
 	entries, _ := os.ReadDir(dir)
+	var found []spare
 	for _, e := range entries {
 		if !strings.HasPrefix(e.Name(), SparePrefix) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
-			count++
-			bytes += info.Size()
+			found = append(found, spare{filepath.Join(dir, e.Name()), info.Size()})
 		}
 	}
-	return count, bytes
+	sort.Slice(found, func(i, j int) bool { return found[i].size > found[j].size })
+	return found
 }
 
 func spareName() (string, error) {

@@ -72,23 +72,26 @@ def test_rename_of_a_file_still_queued(tf, tf_repo: IptfRepo) -> None:
 
 
 def test_staging_files_are_reused_and_only_their_content_imported(tf, tf_repo: IptfRepo, tmp_path: Path) -> None:
-    """An imported staging file is kept as a spare; the next writer overwrites it in place, so it
-    still holds the old bytes past what was written: only the new bytes reach the tree, through
-    close (queued) and through flush (imported at once) alike."""
+    """An imported staging file is kept as a spare; the next writer overwrites the largest spare
+    in place, so it still holds the old bytes past what was written: only the new bytes reach the
+    tree, through close (queued) and through flush (imported at once) alike. Earlier tests of the
+    session may have left spares of other sizes."""
     staging = tf_repo.path / "staging"
     big = f"{ROOT}/spare-big-{uuid.uuid4().hex[:8]}"
     write(tf, big, random_bytes(8 << 20, seed=43))
     tf.io.gfile.stat(big)  # waits for the import, after which the file is a spare
-    spares = {p.name: p.stat().st_ino for p in staging.glob("spare-*")}
-    assert spares, "no spare kept after an import"
+    spares = {p.stat().st_ino: p.stat().st_size for p in staging.glob("spare-*")}
+    assert spares and max(spares.values()) >= 8 << 20, f"no spare kept after an import: {spares}"
 
     small = random_bytes(1000, seed=44)
     target = f"{ROOT}/spare-small-{uuid.uuid4().hex[:8]}"
     with tf.io.gfile.GFile(target, "wb") as f:
         f.write(small[:600])
         f.flush()  # imported now, from a staging file far longer than 600 bytes
-        reused = [p for p in staging.glob("write-*") if p.stat().st_ino in spares.values()]
-        assert reused and reused[0].stat().st_size >= 8 << 20, "the writer did not take a spare over"
+        reused = [p.stat() for p in staging.glob("write-*") if p.stat().st_ino in spares]
+        assert reused, "the writer did not take a spare over"
+        assert reused[0].st_size == spares[reused[0].st_ino] == max(spares.values()), \
+            f"the writer took a {reused[0].st_size}-byte spare, not the largest of {sorted(spares.values())}"
         assert tf.io.gfile.stat(target).length == 600
         f.write(small[600:])
     local = tmp_path / "small"
