@@ -124,3 +124,42 @@ os.kill(pid, signal.SIGKILL)
     assert size.stdout.split() == [str(SIZE), "False"], size.stderr
     assert r.status()["QueuedWrites"] == 0
     assert journal(r) == [] and not list((r.path / "staging").glob("write-*"))
+
+
+def test_a_huge_and_a_damaged_journal_line_do_not_poison_the_tree(repo_factory) -> None:
+    """A journaled 200,000-character name and a damaged line left by a killed node: the next node
+    applies the rest of the queue, moves the damaged line aside and reports it."""
+    r: IptfRepo = repo_factory("poisoned")
+    long_name = "n" * 200_000
+    killed = run_tf(r, f"""
+import json, os, signal, subprocess, sys
+tf.io.gfile.exists('iptf://repo/root')  # starts the node
+status = subprocess.run([sys.executable, '-m', 'iptf', 'status', '--json'], capture_output=True, check=True)
+pid = json.loads(status.stdout)['Pid']
+with tf.io.gfile.GFile('iptf://repo/root/big.bin', 'wb') as f:
+    f.write(os.urandom(1 << 20) * {SIZE >> 20})
+with tf.io.gfile.GFile('iptf://repo/root/' + 'n' * {len(long_name)}, 'wb') as f:
+    f.write(b'long')
+with tf.io.gfile.GFile('iptf://repo/root/after.txt', 'wb') as f:
+    f.write(b'after')
+os.kill(pid, signal.SIGKILL)
+""")
+    assert killed.returncode == 0, killed.stderr
+    path = r.path / "staging" / "writeback.jsonl"
+    queued = [e.get("path", "") for e in journal(r)]
+    assert f"/{long_name}" in queued and "/after.txt" in queued, "the node applied everything before it was killed"
+    with open(path, "ab") as f:
+        f.write(b'{"seq":99,"kind":"write","path":"/torn\x00\xff\n')
+
+    after = run_tf(r, "print(tf.io.gfile.stat('iptf://repo/root/big.bin').length)\n"
+                      "print(tf.io.gfile.GFile('iptf://repo/root/after.txt', 'rb').read().decode())")
+    assert after.returncode == 0 and after.stdout.split() == [str(SIZE), "after"], after.stderr
+    info = r.status()
+    assert info["QueuedWrites"] == 0
+    damaged = [f for f in info.get("FailedWrites") or [] if f["Op"]["kind"] == "damaged journal entry"]
+    quarantine = r.path / "staging" / "writeback.damaged.jsonl"
+    assert len(damaged) == 1 and damaged[0]["Op"]["staged"] == str(quarantine), info
+    assert b'"path":"/torn' in quarantine.read_bytes()
+    assert journal(r) == []
+    text = r.out("status")
+    assert "damaged journal entry" in text and str(quarantine) in text, text
