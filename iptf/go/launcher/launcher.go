@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs/kubo/plugin/loader"
 
 	"iptf.io/node/defaults"
+	"iptf.io/node/discovery"
 	"iptf.io/node/fetch"
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
@@ -43,6 +44,7 @@ func init() {
 	loader.Preload(serve.Plugins...)
 	loader.Preload(peerguard.Plugins...)
 	loader.Preload(fetch.Plugins...)
+	loader.Preload(discovery.Plugins...)
 }
 
 // localOnly lists commands that never start a node: they work on the repo's files directly.
