@@ -17,7 +17,6 @@ import (
 	corecmds "github.com/ipfs/kubo/core/commands"
 	"github.com/ipfs/kubo/plugin/loader"
 
-	"iptf.io/node/defaults"
 	"iptf.io/node/discovery"
 	"iptf.io/node/fetch"
 	"iptf.io/node/iptfcmd"
@@ -73,13 +72,7 @@ func Main(args []string) int {
 	switch {
 	case inv.has("help") || inv.has("h") || inv.command == nil:
 	case inv.first() == "init":
-		code := runKubo(args)
-		if code == 0 {
-			if err := defaults.Apply(repo); err != nil {
-				return fail(err)
-			}
-		}
-		return code
+		return initRepo(repo, args)
 	case inv.first() == "daemon":
 		if err := ensureInitialized(repo); err != nil {
 			return fail(err)
