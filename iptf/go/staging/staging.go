@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // SparePrefix starts the name of every spare in the staging directory; writers claim a spare
@@ -140,4 +141,45 @@ func spareName() (string, error) {
 		return "", err
 	}
 	return SparePrefix + hex.EncodeToString(b), nil
+}
+
+// WriterPrefix starts the name of every file a writer stages (a claimed spare takes such a name).
+const WriterPrefix = "write-"
+
+// Check reports why path cannot be a staged file of the staging directory dir. The node takes
+// staged files over (it keeps them as spares), so it must only ever take its own: a regular
+// file, not a link, with no other name, directly inside dir and named as writers name them.
+func Check(dir, path string) error {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return fmt.Errorf("the staged file must be a clean absolute path, not %q", path)
+	}
+	if !strings.HasPrefix(filepath.Base(path), WriterPrefix) || !sameDir(filepath.Dir(path), dir) {
+		return fmt.Errorf("%s is not a staging file of this repo (%s/%s*)", path, dir, WriterPrefix)
+	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if links(st) > 1 {
+		return fmt.Errorf("%s has other names: it is not only a staging file", path)
+	}
+	return nil
+}
+
+// sameDir reports whether a and b name the same directory.
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// links is a file's hard link count (1 where the system does not say).
+func links(st os.FileInfo) uint64 {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(sys.Nlink)
+	}
+	return 1
 }

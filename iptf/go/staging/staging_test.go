@@ -114,3 +114,37 @@ func TestRecycleKeepsTheLargestSparesWithinBudget(t *testing.T) {
 		t.Fatalf("a file over the byte budget was kept: %v", names)
 	}
 }
+
+func TestCheckAcceptsOnlyTheRepoStagingFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "staging")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(dir, "write-123")
+	sized(t, own, 10)
+	user := filepath.Join(root, "write-mine")
+	sized(t, user, 10)
+	if err := os.Symlink(user, filepath.Join(dir, "write-link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(user, filepath.Join(dir, "write-hard")); err != nil {
+		t.Fatal(err)
+	}
+	sized(t, filepath.Join(dir, "notes.txt"), 1)
+	if err := os.Mkdir(filepath.Join(dir, "write-dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(dir, own); err != nil {
+		t.Fatalf("the repo's own staging file: %v", err)
+	}
+	for _, p := range []string{
+		user, "write-123", filepath.Join(dir, "write-link"), filepath.Join(dir, "write-hard"),
+		filepath.Join(dir, "notes.txt"), filepath.Join(dir, "write-dir"), filepath.Join(dir, "write-gone"),
+		dir + "/write-dir/../../write-mine", dir + "/./write-123",
+	} {
+		if err := Check(dir, p); err == nil {
+			t.Errorf("%s accepted as a staging file", p)
+		}
+	}
+}
