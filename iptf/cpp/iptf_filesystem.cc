@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node_api.h"
@@ -167,26 +168,31 @@ class ReadableFile {
   mutable std::shared_ptr<const FileMap> map_;
 };
 
-// Takes over a spare in dir (a staging file the node has imported and kept, see the node's
-// package staging) by renaming it to path, and returns it opened for writing from its start,
-// or -1 if no spare is left. Overwriting pages the page cache holds is a copy; a new file
-// allocates every page (slow where freed memory goes back to a hypervisor). The spare keeps
-// its old bytes beyond what is written: only the first size_ bytes are ever imported.
+// Takes over the largest spare in dir (a staging file the node has imported and kept, see the
+// node's package staging) by renaming it to path, and returns it opened for writing from its
+// start, or -1 if no spare is left. Overwriting pages the page cache holds is a copy; a new
+// file allocates every page (slow where freed memory goes back to a hypervisor), so the largest
+// spare serves the most bytes. The spare keeps its old bytes beyond what is written: only the
+// first size_ bytes are ever imported.
 // *claimed tells whether a spare now sits at path (even if opening it failed).
 static int ClaimSpare(const std::string& dir, const std::string& path, bool* claimed) {
   *claimed = false;
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return -1;
-  int fd = -1;
+  std::vector<std::pair<off_t, std::string>> spares;
   while (const dirent* e = readdir(d)) {
-    if (strncmp(e->d_name, "spare-", 6) != 0) continue;
-    if (rename((dir + "/" + e->d_name).c_str(), path.c_str()) != 0) continue;  // another writer took it
-    *claimed = true;
-    fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    break;
+    struct stat st;
+    if (strncmp(e->d_name, "spare-", 6) != 0 || fstatat(dirfd(d), e->d_name, &st, 0) != 0) continue;
+    spares.emplace_back(st.st_size, e->d_name);
   }
   closedir(d);
-  return fd;
+  std::sort(spares.begin(), spares.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [size, name] : spares) {
+    if (rename((dir + "/" + name).c_str(), path.c_str()) != 0) continue;  // another writer took it
+    *claimed = true;
+    return open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  }
+  return -1;
 }
 
 // A file being written: appends go to a staging file in <repo>/staging/, which the node

@@ -40,6 +40,8 @@ type FS struct {
 	// Pending holds closed files not yet in the tree; operations on the tree wait for the
 	// ones touching their paths. Nil: every write is applied before it returns.
 	Pending *writeback.Queue
+	// Staging is the repo's staging directory: writes take their staged files only from it.
+	Staging string
 }
 
 // Read returns the bytes [offset, offset+length) of the file at raw (an iptf:// URI or an

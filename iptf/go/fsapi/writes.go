@@ -3,7 +3,6 @@ package fsapi
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/ipfs/boxo/mfs"
@@ -17,7 +16,7 @@ import (
 // Write imports the staged file (written by the plugin) and puts it at raw before it returns.
 // For a meta URI the file holds a command instead, e.g. {"command": "publish"}.
 func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Caller) (*Written, error) {
-	u, err := writeTarget(raw, staged)
+	u, err := fs.writeTarget(raw, staged)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +37,7 @@ func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Ca
 // them. What would make the write fail later (no parent, a directory at raw) fails now.
 // Without a queue, or for a meta URI, it is Write.
 func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, who Caller) (*Written, error) {
-	u, err := writeTarget(raw, staged)
+	u, err := fs.writeTarget(raw, staged)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +66,9 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 	return fmt.Errorf("unknown queued change %q", op.Kind)
 }
 
-// writeTarget parses the URI a staged file is written to.
-func writeTarget(raw string, staged staging.File) (uri.URI, error) {
+// writeTarget parses the URI a staged file is written to, and checks that the staged file is
+// one of the repo's staging files (the node never takes over any other file).
+func (fs *FS) writeTarget(raw string, staged staging.File) (uri.URI, error) {
 	u, err := parse(raw)
 	if err != nil {
 		return u, err
@@ -76,8 +76,8 @@ func writeTarget(raw string, staged staging.File) (uri.URI, error) {
 	if err := writable(u); err != nil {
 		return u, err
 	}
-	if !filepath.IsAbs(staged.Path) {
-		return u, errorf(InvalidArgument, u.Raw, "staged file must be an absolute path, not %q", staged.Path)
+	if err := staging.Check(fs.Staging, staged.Path); err != nil {
+		return u, errorf(InvalidArgument, u.Raw, "%s", err)
 	}
 	return u, nil
 }

@@ -51,11 +51,12 @@ func filesystem(req *cmds.Request, env cmds.Environment) (*fsapi.FS, error) {
 		return nil, err
 	}
 	fs := &fsapi.FS{
-		Node:   node,
-		API:    api,
-		Env:    env,
-		Blocks: &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
-		Reflog: repoReflog(repo),
+		Node:    node,
+		API:     api,
+		Env:     env,
+		Blocks:  &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
+		Reflog:  repoReflog(repo),
+		Staging: filepath.Join(repo, "staging"),
 	}
 	if node.IsDaemon { // a command run without a daemon ends with its process: write at once
 		if fs.Pending, err = repoQueue(repo, fs); err != nil {
@@ -75,7 +76,7 @@ func repoQueue(repo string, fs *fsapi.FS) (*writeback.Queue, error) {
 	}
 	applier := *fs
 	busy := func() func() { lifecycle.Global.Begin(); return lifecycle.Global.End }
-	q, err := writeback.Open(fs.Node.Context(), filepath.Join(repo, "staging"), applier.Apply, busy)
+	q, err := writeback.Open(fs.Node.Context(), fs.Staging, applier.Apply, busy)
 	if err != nil {
 		return nil, fmt.Errorf("starting the write-back queue: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 	corecmds "github.com/ipfs/kubo/core/commands"
 	"github.com/ipfs/kubo/plugin/loader"
 
-	"iptf.io/node/defaults"
+	"iptf.io/node/discovery"
 	"iptf.io/node/fetch"
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
@@ -44,6 +44,7 @@ func init() {
 	loader.Preload(serve.Plugins...)
 	loader.Preload(peerguard.Plugins...)
 	loader.Preload(fetch.Plugins...)
+	loader.Preload(discovery.Plugins...)
 	adoptVocabulary()
 }
 
@@ -79,13 +80,7 @@ func Main(args []string) int {
 	switch {
 	case inv.has("help") || inv.has("h") || inv.command == nil:
 	case inv.first() == "init":
-		code := runKubo(args)
-		if code == 0 {
-			if err := defaults.Apply(repo); err != nil {
-				return fail(err)
-			}
-		}
-		return code
+		return initRepo(repo, args)
 	case inv.first() == "daemon":
 		if err := ensureInitialized(repo); err != nil {
 			return fail(err)

@@ -17,7 +17,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"syscall"
 )
 
 // SparePrefix starts the name of every spare in the staging directory; writers claim a spare
@@ -25,9 +27,12 @@ import (
 const SparePrefix = "spare-"
 
 // Budget for spares: enough for a few checkpoints or shards in flight, small beside a dataset.
+// Below MinSpareBytes a fresh file costs less than the round trip to the node that imports it,
+// so smaller files are not worth a place among the MaxSpares.
 const (
 	MaxSpares     = 4
 	MaxSpareBytes = 1 << 30
+	MinSpareBytes = 1 << 20
 )
 
 // File is a staged file: Path's first Size bytes (the whole file when Size is negative).
@@ -69,16 +74,34 @@ type readCloser struct {
 	io.Closer
 }
 
-// Recycle keeps the imported staging file path as a spare in its directory if the budget
-// allows, and deletes it otherwise.
+// Recycle keeps the imported staging file path as a spare in its directory, and deletes it
+// if it is not worth keeping. The spares kept are the largest: a new file evicts smaller
+// spares to fit the budget, since a writer is given the largest spare there is (a writer
+// claiming a spare being evicted finds it gone and takes another).
 func Recycle(path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	count, bytes := spares(dir)
-	if count >= MaxSpares || bytes+st.Size() > MaxSpareBytes || st.Size() == 0 {
+	size := st.Size()
+	if size < MinSpareBytes || size > MaxSpareBytes {
+		return os.Remove(path)
+	}
+	kept := spares(dir)
+	count, bytes := len(kept), int64(0)
+	for _, s := range kept {
+		bytes += s.size
+	}
+	// Evict the smallest spares while the new file does not fit and is larger than them.
+	for i := len(kept) - 1; i >= 0 && (count >= MaxSpares || bytes+size > MaxSpareBytes) && kept[i].size < size; i-- {
+		if err := os.Remove(kept[i].path); err != nil && !os.IsNotExist(err) {
+			break
+		}
+		count--
+		bytes -= kept[i].size
+	}
+	if count >= MaxSpares || bytes+size > MaxSpareBytes {
 		return os.Remove(path)
 	}
 	name, err := spareName()
@@ -91,19 +114,25 @@ func Recycle(path string) error {
 	return nil
 }
 
-// spares counts the spares in dir and their bytes.
-func spares(dir string) (count int, bytes int64) {
+type spare struct {
+	path string
+	size int64
+}
+
+// spares lists the spares in dir, largest first.
+func spares(dir string) []spare {
 	entries, _ := os.ReadDir(dir)
+	var found []spare
 	for _, e := range entries {
 		if !strings.HasPrefix(e.Name(), SparePrefix) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
-			count++
-			bytes += info.Size()
+			found = append(found, spare{filepath.Join(dir, e.Name()), info.Size()})
 		}
 	}
-	return count, bytes
+	sort.Slice(found, func(i, j int) bool { return found[i].size > found[j].size })
+	return found
 }
 
 func spareName() (string, error) {
@@ -112,4 +141,45 @@ func spareName() (string, error) {
 		return "", err
 	}
 	return SparePrefix + hex.EncodeToString(b), nil
+}
+
+// WriterPrefix starts the name of every file a writer stages (a claimed spare takes such a name).
+const WriterPrefix = "write-"
+
+// Check reports why path cannot be a staged file of the staging directory dir. The node takes
+// staged files over (it keeps them as spares), so it must only ever take its own: a regular
+// file, not a link, with no other name, directly inside dir and named as writers name them.
+func Check(dir, path string) error {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return fmt.Errorf("the staged file must be a clean absolute path, not %q", path)
+	}
+	if !strings.HasPrefix(filepath.Base(path), WriterPrefix) || !sameDir(filepath.Dir(path), dir) {
+		return fmt.Errorf("%s is not a staging file of this repo (%s/%s*)", path, dir, WriterPrefix)
+	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if links(st) > 1 {
+		return fmt.Errorf("%s has other names: it is not only a staging file", path)
+	}
+	return nil
+}
+
+// sameDir reports whether a and b name the same directory.
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+// links is a file's hard link count (1 where the system does not say).
+func links(st os.FileInfo) uint64 {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(sys.Nlink)
+	}
+	return 1
 }

@@ -2,7 +2,11 @@ package writeback
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +14,11 @@ import (
 
 // journalName is the file, in the staging directory, recording queued and applied ops.
 const journalName = "writeback.jsonl"
+
+// quarantineName is the file, in the staging directory, holding journal lines that could not
+// be decoded, moved aside so that the rest of the queue applies. It is kept until a user
+// removes it, and every line in it is reported as a failure.
+const quarantineName = "writeback.damaged.jsonl"
 
 // entry is one journal line: an op queued, or (Done set) the op with that sequence applied.
 type entry struct {
@@ -25,33 +34,125 @@ type journal struct {
 }
 
 // openJournal opens dir's journal and returns the ops it holds that were never applied, in
-// order; the journal is rewritten to hold just those.
-func openJournal(dir string) (*journal, []Op, error) {
+// order, and the failures its damaged lines (moved to the quarantine file) stand for; the
+// journal is rewritten to hold just the ops left.
+func openJournal(dir string) (*journal, []Op, []Failure, error) {
 	path := filepath.Join(dir, journalName)
-	left, err := readJournal(path)
+	left, damaged, err := readJournal(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	quarantine := filepath.Join(dir, quarantineName)
+	if err := appendLines(quarantine, damaged); err != nil {
+		return nil, nil, nil, fmt.Errorf("moving damaged journal lines aside: %w", err)
+	}
+	failures, err := quarantined(quarantine)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	tmp := path + ".new"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	j := &journal{path: path, f: f}
 	for _, op := range left {
 		if err := j.add(op); err != nil {
 			f.Close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return j, left, nil
+	return j, left, failures, nil
 }
 
-func readJournal(path string) ([]Op, error) {
+// readJournal returns the ops queued in the journal at path and never applied, in order, and
+// the lines it could not decode. Lines have no length limit: a path is as long as a user made it.
+func readJournal(path string) (left []Op, damaged [][]byte, err error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	queued := map[uint64]Op{}
+	err = eachLine(f, func(line []byte) {
+		e, ok := decodeEntry(line)
+		switch {
+		case !ok:
+			damaged = append(damaged, line)
+		case e.Done != 0:
+			delete(queued, e.Done)
+		default:
+			queued[e.Seq] = e.Op
+		}
+	})
+	left = make([]Op, 0, len(queued))
+	for _, op := range queued {
+		left = append(left, op)
+	}
+	sort.Slice(left, func(i, j int) bool { return left[i].Seq < left[j].Seq })
+	return left, damaged, err
+}
+
+// decodeEntry decodes one journal line; ok is false for a line that is not a whole entry (cut
+// short when the node was killed, or damaged on disk).
+func decodeEntry(line []byte) (e entry, ok bool) {
+	if json.Unmarshal(line, &e) != nil {
+		return e, false
+	}
+	if e.Done != 0 {
+		return e, true
+	}
+	known := e.Kind == Write && e.Staged != "" || e.Kind == Move && e.Dst != ""
+	return e, e.Seq != 0 && e.Path != "" && known
+}
+
+// eachLine calls fn with every non-blank line of r (without its newline), however long.
+func eachLine(r io.Reader, fn func(line []byte)) error {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadBytes('\n')
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
+			fn(trimmed)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// appendLines appends lines to the file at path, creating it, and syncs it.
+func appendLines(path string, lines [][]byte) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	for _, l := range lines {
+		buf.Write(l)
+		buf.WriteByte('\n')
+	}
+	_, err = f.Write(buf.Bytes())
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
+
+// quarantined lists the lines of the quarantine file at path as failures.
+func quarantined(path string) ([]Failure, error) {
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -60,26 +161,25 @@ func readJournal(path string) ([]Op, error) {
 		return nil, err
 	}
 	defer f.Close()
-	queued := map[uint64]Op{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		var e entry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue // a line cut short when the node was killed
-		}
-		if e.Done != 0 {
-			delete(queued, e.Done)
-		} else if e.Seq != 0 {
-			queued[e.Seq] = e.Op
-		}
+	var failures []Failure
+	n := 0
+	err = eachLine(f, func(line []byte) {
+		n++
+		failures = append(failures, Failure{
+			Op:  Op{Kind: Damaged, Staged: path},
+			Why: fmt.Sprintf("line %d of %s is not a journal entry (%d bytes: %s)", n, path, len(line), preview(line)),
+		})
+	})
+	return failures, err
+}
+
+// preview is the start of a damaged line, short enough for one line of `iptf status`.
+func preview(line []byte) string {
+	const max = 60
+	if len(line) <= max {
+		return fmt.Sprintf("%q", line)
 	}
-	left := make([]Op, 0, len(queued))
-	for _, op := range queued {
-		left = append(left, op)
-	}
-	sort.Slice(left, func(i, j int) bool { return left[i].Seq < left[j].Seq })
-	return left, sc.Err()
+	return fmt.Sprintf("%q…", line[:max])
 }
 
 func (j *journal) add(op Op) error { return j.write(entry{Op: op}) }

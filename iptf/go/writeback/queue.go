@@ -28,6 +28,10 @@ type Kind string
 const (
 	Write Kind = "write" // import the staged file and put it at Path
 	Move  Kind = "move"  // rename the file at Path to Dst
+
+	// Damaged stands, in failures, for a journal line that could not be decoded: it was moved
+	// to the quarantine file named by Staged, and the rest of the queue applied.
+	Damaged Kind = "damaged journal entry"
 )
 
 // Op is one queued change to the tree. Paths are paths in the tree ("/a/b").
@@ -94,11 +98,15 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	j, left, err := openJournal(dir)
+	j, left, damaged, err := openJournal(dir)
 	if err != nil {
 		return nil, err
 	}
-	q := &Queue{apply: apply, journal: j, busy: busy, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	q := &Queue{apply: apply, journal: j, busy: busy, changed: make(chan struct{}), wake: make(chan struct{}, 1),
+		failures: damaged}
+	for _, f := range damaged {
+		log.Errorf("write-back journal: %s", f.Why)
+	}
 	for _, op := range left { // already in the journal
 		q.ops = append(q.ops, op)
 		q.nextSeq = max(q.nextSeq, op.Seq)

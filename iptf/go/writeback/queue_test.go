@@ -105,6 +105,11 @@ func waitCtx(t *testing.T) context.Context {
 func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
 	q, tr, dir := gatedQueue(t)
 	first, second := staged(t, dir, "first"), staged(t, dir, "second")
+	for _, f := range []staging.File{first, second} { // large enough to be kept as spares
+		if err := os.Truncate(f.Path, staging.MinSpareBytes); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := q.EnqueueWrite("/a/x", first, 1, "p", false); err != nil {
 		t.Fatal(err)
 	}

@@ -86,3 +86,33 @@ def test_status_help_json_and_bad_option(repo: IptfRepo) -> None:
     repo.out("id")
     info = __import__("json").loads(repo.out("status", "--json"))
     assert info["OnDemand"] is True and info["Repo"] == str(repo.path)
+
+
+def test_internal_write_takes_only_the_repo_staging_files(repo: IptfRepo, tmp_path) -> None:
+    """`iptf iptf write --file` with any file but one of the repo's staging files is refused: the
+    node would take the file over (queued writes keep it as a spare), so a user's file never moves."""
+    mine = tmp_path / "v.txt"
+    mine.write_bytes(b"my own bytes")
+    staging = repo.path / "staging"
+    staging.mkdir(exist_ok=True)
+    outside_named_like_staging = tmp_path / "write-abc"
+    outside_named_like_staging.write_bytes(b"also mine")
+    link = staging / "write-link"
+    link.symlink_to(mine)
+    for path in (mine, outside_named_like_staging, link, staging / ".." / "staging" / "write-link"):
+        for queue in ([], ["--queue"]):
+            proc = repo.run("iptf", "write", "iptf://repo/root/v.txt", f"--file={path}", *queue, check=False)
+            err = proc.stderr.decode()
+            assert proc.returncode == 1 and err.count("\n") == 1, err
+            assert "InvalidArgument" in err and "not" in err, err
+    assert mine.read_bytes() == b"my own bytes" and outside_named_like_staging.read_bytes() == b"also mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "v.txt", "write-abc"]
+    assert not [p for p in staging.iterdir() if p.name.startswith("spare-")]
+    assert repo.run("files", "stat", "/v.txt", check=False).returncode != 0
+
+    # The repo's own staging file is taken.
+    own = staging / "write-own"
+    own.write_bytes(b"staged")
+    proc = repo.run("iptf", "write", "iptf://repo/root/v.txt", f"--file={own}", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert repo.out("cat", "/ipfs/" + repo.out("files", "stat", "--hash", "/v.txt")) == "staged"

@@ -160,6 +160,31 @@ def test_api_socket_path_too_long_is_a_clear_error(tmp_path: Path) -> None:
     assert "too long for its API socket" in err and err.count("\n") == 1
 
 
+def test_failed_init_leaves_nothing_behind(tmp_path: Path) -> None:
+    """`iptf init` is all or nothing: a socket path that cannot fit is refused before anything is
+    written; an init that fails part way removes what it made and keeps what was there."""
+    deep = tmp_path / ("d" * 100)
+    env = dict(os.environ, IPTF_PATH=str(deep), IPTF_OFFLINE="1")
+    proc = subprocess.run([*IPTF, "init", "--profile", "test"], capture_output=True, env=env, check=False)
+    assert proc.returncode == 1 and "too long for its API socket" in proc.stderr.decode(), proc.stderr
+    assert not deep.exists(), f"a failed init left {sorted(p.name for p in deep.iterdir())}"
+    # The next command must not find a repo (with kubo's TCP API) to start: it fails the same way.
+    add = subprocess.run([*IPTF, "add", "-Q", "--only-hash", __file__], capture_output=True, env=env, check=False)
+    assert add.returncode == 1 and not deep.exists(), add.stderr
+
+    # kubo's init fails after writing its config (the blocks store cannot be made): only what
+    # the user had in the folder remains.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    (mine / "blocks").write_text("a file where the block store goes")
+    env = dict(os.environ, IPTF_PATH=str(mine), IPTF_OFFLINE="1")
+    proc = subprocess.run([*IPTF, "init", "--profile", "test"], capture_output=True, env=env, check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert sorted(p.name for p in mine.iterdir()) == ["blocks", "notes.txt"]
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
 def test_online_test_profile_listens_on_loopback_only(repo_factory) -> None:
     r = repo_factory("online")
     r.env.pop("IPTF_OFFLINE")

@@ -34,7 +34,9 @@ def test_mdns_peers_find_each_other_and_fetch(tmp_path: Path) -> None:
     with TestBed(2) as bed:
         a = bed.iptf(0, tmp_path / "a", mdns=True)
         b = bed.iptf(1, tmp_path / "b", mdns=True)
-        # Nobody tells them about each other: no bootstrap, no routing, no swarm connect.
+        # Nobody tells them about each other: no bootstrap, no routing, no swarm connect. mDNS
+        # reports each node to the other at once when b starts; kubo then gives each found peer
+        # 30 s to connect, within which the node's discovery plugin retries a failed dial.
         a.wait_peers([b], timeout=30)
         b.wait_peers([a], timeout=30)
         f = tmp_path / "f.bin"

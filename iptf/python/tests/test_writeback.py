@@ -72,23 +72,26 @@ def test_rename_of_a_file_still_queued(tf, tf_repo: IptfRepo) -> None:
 
 
 def test_staging_files_are_reused_and_only_their_content_imported(tf, tf_repo: IptfRepo, tmp_path: Path) -> None:
-    """An imported staging file is kept as a spare; the next writer overwrites it in place, so it
-    still holds the old bytes past what was written: only the new bytes reach the tree, through
-    close (queued) and through flush (imported at once) alike."""
+    """An imported staging file is kept as a spare; the next writer overwrites the largest spare
+    in place, so it still holds the old bytes past what was written: only the new bytes reach the
+    tree, through close (queued) and through flush (imported at once) alike. Earlier tests of the
+    session may have left spares of other sizes."""
     staging = tf_repo.path / "staging"
     big = f"{ROOT}/spare-big-{uuid.uuid4().hex[:8]}"
     write(tf, big, random_bytes(8 << 20, seed=43))
     tf.io.gfile.stat(big)  # waits for the import, after which the file is a spare
-    spares = {p.name: p.stat().st_ino for p in staging.glob("spare-*")}
-    assert spares, "no spare kept after an import"
+    spares = {p.stat().st_ino: p.stat().st_size for p in staging.glob("spare-*")}
+    assert spares and max(spares.values()) >= 8 << 20, f"no spare kept after an import: {spares}"
 
     small = random_bytes(1000, seed=44)
     target = f"{ROOT}/spare-small-{uuid.uuid4().hex[:8]}"
     with tf.io.gfile.GFile(target, "wb") as f:
         f.write(small[:600])
         f.flush()  # imported now, from a staging file far longer than 600 bytes
-        reused = [p for p in staging.glob("write-*") if p.stat().st_ino in spares.values()]
-        assert reused and reused[0].stat().st_size >= 8 << 20, "the writer did not take a spare over"
+        reused = [p.stat() for p in staging.glob("write-*") if p.stat().st_ino in spares]
+        assert reused, "the writer did not take a spare over"
+        assert reused[0].st_size == spares[reused[0].st_ino] == max(spares.values()), \
+            f"the writer took a {reused[0].st_size}-byte spare, not the largest of {sorted(spares.values())}"
         assert tf.io.gfile.stat(target).length == 600
         f.write(small[600:])
     local = tmp_path / "small"
@@ -121,3 +124,42 @@ os.kill(pid, signal.SIGKILL)
     assert size.stdout.split() == [str(SIZE), "False"], size.stderr
     assert r.status()["QueuedWrites"] == 0
     assert journal(r) == [] and not list((r.path / "staging").glob("write-*"))
+
+
+def test_a_huge_and_a_damaged_journal_line_do_not_poison_the_tree(repo_factory) -> None:
+    """A journaled 200,000-character name and a damaged line left by a killed node: the next node
+    applies the rest of the queue, moves the damaged line aside and reports it."""
+    r: IptfRepo = repo_factory("poisoned")
+    long_name = "n" * 200_000
+    killed = run_tf(r, f"""
+import json, os, signal, subprocess, sys
+tf.io.gfile.exists('iptf://repo/root')  # starts the node
+status = subprocess.run([sys.executable, '-m', 'iptf', 'status', '--json'], capture_output=True, check=True)
+pid = json.loads(status.stdout)['Pid']
+with tf.io.gfile.GFile('iptf://repo/root/big.bin', 'wb') as f:
+    f.write(os.urandom(1 << 20) * {SIZE >> 20})
+with tf.io.gfile.GFile('iptf://repo/root/' + 'n' * {len(long_name)}, 'wb') as f:
+    f.write(b'long')
+with tf.io.gfile.GFile('iptf://repo/root/after.txt', 'wb') as f:
+    f.write(b'after')
+os.kill(pid, signal.SIGKILL)
+""")
+    assert killed.returncode == 0, killed.stderr
+    path = r.path / "staging" / "writeback.jsonl"
+    queued = [e.get("path", "") for e in journal(r)]
+    assert f"/{long_name}" in queued and "/after.txt" in queued, "the node applied everything before it was killed"
+    with open(path, "ab") as f:
+        f.write(b'{"seq":99,"kind":"write","path":"/torn\x00\xff\n')
+
+    after = run_tf(r, "print(tf.io.gfile.stat('iptf://repo/root/big.bin').length)\n"
+                      "print(tf.io.gfile.GFile('iptf://repo/root/after.txt', 'rb').read().decode())")
+    assert after.returncode == 0 and after.stdout.split() == [str(SIZE), "after"], after.stderr
+    info = r.status()
+    assert info["QueuedWrites"] == 0
+    damaged = [f for f in info.get("FailedWrites") or [] if f["Op"]["kind"] == "damaged journal entry"]
+    quarantine = r.path / "staging" / "writeback.damaged.jsonl"
+    assert len(damaged) == 1 and damaged[0]["Op"]["staged"] == str(quarantine), info
+    assert b'"path":"/torn' in quarantine.read_bytes()
+    assert journal(r) == []
+    text = r.out("status")
+    assert "damaged journal entry" in text and str(quarantine) in text, text

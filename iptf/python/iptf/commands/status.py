@@ -45,7 +45,8 @@ def status(args: list[str]) -> int:
     for failed in info.get("FailedWrites") or []:
         op = failed["Op"]
         kept = f"; bytes kept in {op['staged']}" if op.get("staged") else ""
-        print(f"could not apply the {op['kind']} of {op['path']}: {failed['Why']}{kept}")
+        what = f"{op['kind']} of {op['path']}" if op.get("path") else op["kind"]
+        print(f"could not apply the {what}: {failed['Why']}{kept}")
     for peer, drop in (info.get("DroppedPeers") or {}).items():
         print(f"dropped peer {peer}: {drop['Reason']}")
     return 0
