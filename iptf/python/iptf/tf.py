@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from .errors import IptfError
 
-PLUGIN_NAME = "libiptf_fs.so"
+PLUGIN_NAME = "libiptf_fs.dylib" if sys.platform == "darwin" else "libiptf_fs.so"
 SCHEME = "iptf"
 
 
