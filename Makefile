@@ -94,7 +94,8 @@ BASE ?= $(LOCAL_BASE)
 IMAGE_CONTEXT := build/image
 IMAGE_APT := podman buildah runc debootstrap chromium
 # crun fails on this kind of host (cgroups); podman's default ulimits exceed its hard limits.
-PODMAN_OPTS := --runtime /usr/sbin/runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+PODMAN_RUNTIME := --runtime /usr/sbin/runc
+PODMAN_ULIMITS := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
 
 .PHONY: image image-test image-apt
 image-apt:
@@ -105,14 +106,14 @@ image: $(WHEEL_STAMP) | image-apt
 	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/wheels
 	cp docker/Dockerfile $(IMAGE_CONTEXT)/
 	$(VPY) -m pip download -q --only-binary=:all: -d $(IMAGE_CONTEXT)/wheels "$$(ls dist/*.whl)[tensorflow-cpu]"
-	podman build $(PODMAN_OPTS) --layers=false --build-arg BASE=$(BASE) -t $(IMAGE) $(IMAGE_CONTEXT)
+	podman build $(PODMAN_RUNTIME) $(PODMAN_ULIMITS) --layers=false --build-arg BASE=$(BASE) -t $(IMAGE) $(IMAGE_CONTEXT)
 	@podman image inspect --format 'image $(IMAGE): {{.Size}} bytes' $(IMAGE)
 
 # Builds the image under a test tag, runs TensorBoard in it on iptf:// logs and checks it from the
 # host (HTTP API and a Chromium screenshot in perf/results/); removes what it made, but the base.
 image-test: venv
 	$(MAKE) --no-print-directory image IMAGE=localhost/iptf-tensorflow:image-test
-	IPTF_TEST_IMAGE=localhost/iptf-tensorflow:image-test PODMAN_OPTS="$(PODMAN_OPTS)" \
+	IPTF_TEST_IMAGE=localhost/iptf-tensorflow:image-test PODMAN_GLOBAL_OPTS="$(PODMAN_RUNTIME)" PODMAN_RUN_OPTS="$(PODMAN_ULIMITS)" \
 	  $(VPY) -m pytest -q -p no:cacheprovider docker/test_image.py
 
 demo: venv

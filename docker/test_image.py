@@ -25,8 +25,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get("IPTF_TEST_IMAGE", "")
-PODMAN = ["podman", *shlex.split(os.environ.get("PODMAN_GLOBAL_OPTS", "--runtime /usr/sbin/runc"))]
-RUN_OPTS = shlex.split(os.environ.get("PODMAN_RUN_OPTS", "--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"))
+# Set by `make image-test` (the OCI runtime, ulimits the host allows).
+PODMAN = ["podman", *shlex.split(os.environ.get("PODMAN_GLOBAL_OPTS", ""))]
+RUN_OPTS = shlex.split(os.environ.get("PODMAN_RUN_OPTS", ""))
 SCREENSHOT = ROOT / "perf" / "results" / "image-tensorboard-scalars.png"
 LOSSES = [round(1.0 / (step + 1), 4) for step in range(20)]
 
