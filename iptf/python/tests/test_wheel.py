@@ -8,20 +8,17 @@ must still import, and iptf:// must say which version it needs. The wheel is `ma
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from helpers import IptfRepo, random_bytes, wait_until
+from helpers import IptfRepo, free_port, get_json, random_bytes, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -167,20 +164,6 @@ def test_iptf_command_adds_and_cats(supported: tuple[Venv, IptfRepo]) -> None:
     proc = env.run(["iptf", "cat", cid], repo)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout == data
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url: str) -> object | None:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return json.loads(r.read())
-    except OSError:
-        return None
 
 
 def test_iptf_tensorboard_serves_an_iptf_logdir(supported: tuple[Venv, IptfRepo]) -> None:
