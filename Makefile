@@ -4,15 +4,24 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 NODE_BIN := iptf/python/iptf/bin/iptf-node
-PLUGIN := build/tensorflow-plugins/libiptf_fs.so
+# TensorFlow looks for plugins by the platform's shared-library suffix.
+SO := $(if $(filter Darwin,$(shell uname -s)),dylib,so)
+PLUGIN := build/tensorflow-plugins/libiptf_fs.$(SO)
 CPP_TEST := build/file_system_test
 GO_SOURCES := $(shell find iptf/go -name '*.go') iptf/go/go.mod iptf/go/go.sum
 CPP_SOURCES := $(wildcard iptf/cpp/*.cc iptf/cpp/*.h iptf/cpp/build.sh iptf/cpp/Makefile)
 PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
 APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2
+# The node without cgo is one static executable, stripped (-s -w): it needs nothing from the
+# system's C library, so only the plugin decides the wheel's manylinux tag, and it cross-compiles.
+# IPTF's version, one source for the package and the node: the Python package's __version__.
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__init__.py)
+GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -X iptf.io/node/launcher.Version=$(VERSION)'
+# Platforms the node must also build for (`make cross-node`, part of `make test`).
+CROSS_PLATFORMS := darwin/arm64 linux/arm64
 
-.PHONY: venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance
+.PHONY: venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node
 
 venv: $(VENV)/.installed
 
@@ -33,11 +42,8 @@ $(VENV)/.deps: pyproject.toml | $(VPY)
 	$(VPY) -m pip install -q --group dev
 	touch $@
 
-# IPTF's version, one source for the package and the node: the Python package's __version__.
-VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__init__.py)
-
 $(NODE_BIN): $(GO_SOURCES) iptf/python/iptf/__init__.py
-	cd iptf/go && go build -trimpath -ldflags "-X iptf.io/node/launcher.Version=$(VERSION)" -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
+	cd iptf/go && $(GO_BUILD) -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
 
 $(PLUGIN) $(CPP_TEST) &: $(CPP_SOURCES) $(VENV)/.deps | apt
 	PYTHON=$(VPY) bash iptf/cpp/build.sh $(PLUGIN) $(CPP_TEST)
@@ -57,10 +63,65 @@ $(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/n
 	TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0 $(VPY) -c "import tensorflow"  # a broken plugin would break this
 	touch $@
 
+# The wheel users install: dist/iptf_tensorflow-<version>-py3-none-<platform>.whl. On Linux its
+# manylinux tag is the one auditwheel proves for the plugin; TensorFlow's own library is never
+# bundled (the plugin finds it in site-packages/tensorflow at run time).
+WHEEL_STAMP := dist/.built
+wheel: $(WHEEL_STAMP)
+
+$(WHEEL_STAMP): $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) pyproject.toml hatch_build.py README.md iptf/python/iptf-tensorflow.pth
+	rm -rf dist build/wheel
+	$(VPY) -m pip wheel -q --no-deps --no-build-isolation -w build/wheel .
+ifeq ($(SO),dylib)
+	mkdir -p dist && cp build/wheel/*.whl dist/  # macOS: the plugin links only TensorFlow's library
+else
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VPY) -m auditwheel repair -w dist --exclude 'libtensorflow_framework.so.*' build/wheel/*.whl
+endif
+	@ls -l dist/*.whl
+	touch $@
+
+# The node for other platforms, built and thrown away: proves they compile (see CROSS_PLATFORMS).
+cross-node:
+	@set -e; for p in $(CROSS_PLATFORMS); do \
+	  echo "go build $$p"; \
+	  (cd iptf/go && GOOS=$${p%/*} GOARCH=$${p#*/} $(GO_BUILD) -o ../../build/cross/iptf-node-$${p%/*}-$${p#*/} ./cmd/iptf-node); \
+	done
+
+# The runtime image (podman, or docker where its engine runs), built from the wheel. BASE is any
+# image with Python 3.11 and venv; where no registry is reachable, the default is a local Debian
+# bookworm base made once by docker/base.sh. Its wheels are downloaded here, installed offline.
+IMAGE ?= localhost/iptf-tensorflow:latest
+LOCAL_BASE := localhost/iptf-base:bookworm
+BASE ?= $(LOCAL_BASE)
+IMAGE_CONTEXT := build/image
+IMAGE_APT := podman buildah runc debootstrap chromium
+# crun fails on this kind of host (cgroups); podman's default ulimits exceed its hard limits.
+PODMAN_RUNTIME := --runtime /usr/sbin/runc
+PODMAN_ULIMITS := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+
+.PHONY: image image-test image-apt
+image-apt:
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(IMAGE_APT)"
+
+image: $(WHEEL_STAMP) | image-apt
+	@if [ "$(BASE)" = "$(LOCAL_BASE)" ]; then bash docker/base.sh $(LOCAL_BASE) build/image-base; fi
+	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/wheels
+	cp docker/Dockerfile $(IMAGE_CONTEXT)/
+	$(VPY) -m pip download -q --only-binary=:all: -d $(IMAGE_CONTEXT)/wheels "$$(ls dist/*.whl)[tensorflow-cpu]"
+	podman build $(PODMAN_RUNTIME) $(PODMAN_ULIMITS) --layers=false --build-arg BASE=$(BASE) -t $(IMAGE) $(IMAGE_CONTEXT)
+	@podman image inspect --format 'image $(IMAGE): {{.Size}} bytes' $(IMAGE)
+
+# Builds the image under a test tag, runs TensorBoard in it on iptf:// logs and checks it from the
+# host (HTTP API and a Chromium screenshot in perf/results/); removes what it made, but the base.
+image-test: venv
+	$(MAKE) --no-print-directory image IMAGE=localhost/iptf-tensorflow:image-test
+	IPTF_TEST_IMAGE=localhost/iptf-tensorflow:image-test PODMAN_GLOBAL_OPTS="$(PODMAN_RUNTIME)" PODMAN_RUN_OPTS="$(PODMAN_ULIMITS)" \
+	  $(VPY) -m pytest -q -p no:cacheprovider docker/test_image.py
+
 demo: venv
 	$(VPY) -m iptf.demo --dir build/demo
 
-test: venv
+test: venv wheel cross-node
 	cd iptf/go && go test ./...
 	$(VPY) -m pytest -q
 
@@ -94,4 +155,4 @@ gateway-conformance:
 	cd "$(GATEWAY_CONFORMANCE_HOME)" && GOWORK=off go build -o $(CURDIR)/build/tools/gateway-conformance ./cmd/gateway-conformance
 
 clean:
-	rm -rf $(VENV) $(NODE_BIN) build
+	rm -rf $(VENV) $(NODE_BIN) build dist

@@ -26,6 +26,7 @@
 #include "node_api.h"
 #include "node_client.h"
 #include "status.h"
+#include "version_guard.h"
 #include "tensorflow/c/c_api.h"
 #include "tensorflow/c/experimental/filesystem/filesystem_interface.h"
 #include "tensorflow/c/tf_status.h"
@@ -612,6 +613,8 @@ static void ProvideFilesystemSupportFor(TF_FilesystemPluginOps* ops, const char*
   fs->translate_name = tf_filesystem::TranslateName;
   fs->get_children = tf_filesystem::GetChildren;
   fs->get_matching_paths = tf_filesystem::GetMatchingPaths;
+  // In another TensorFlow minor every iptf:// operation says which version it needs.
+  if (!version_guard::Supported()) version_guard::Refuse(fs);
 }
 
 static void* PluginAllocate(size_t size) { return calloc(1, size); }
@@ -633,13 +636,7 @@ __attribute__((constructor)) static void IptfRegisterAtLoad() {
   iptf::client::InstallForkHandler();
   if (const char* off = getenv("IPTF_NO_AUTOREGISTER"); off && *off && strcmp(off, "0") != 0) return;
   using RegisterFn = void (*)(const char*, TF_Status*);
-  void* sym = dlsym(RTLD_DEFAULT, "TF_RegisterFilesystemPlugin");
-  if (sym == nullptr) {
-    if (void* h = dlopen("libtensorflow_cc.so.2", RTLD_LAZY | RTLD_NOLOAD)) {
-      sym = dlsym(h, "TF_RegisterFilesystemPlugin");
-      dlclose(h);  // only drops the reference NOLOAD took: TensorFlow keeps it loaded
-    }
-  }
+  void* sym = iptf::version_guard::TensorFlowSymbol("TF_RegisterFilesystemPlugin");
   Dl_info self;
   if (sym == nullptr || !dladdr(reinterpret_cast<void*>(&IptfRegisterAtLoad), &self) || self.dli_fname == nullptr)
     return;

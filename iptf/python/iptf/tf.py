@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from .errors import IptfError
 
-PLUGIN_NAME = "libiptf_fs.so"
+PLUGIN_NAME = "libiptf_fs.dylib" if sys.platform == "darwin" else "libiptf_fs.so"
 SCHEME = "iptf"
 
 

@@ -6,9 +6,11 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 IPTF = [sys.executable, "-m", "iptf"]
@@ -32,6 +34,22 @@ def pid_alive(pid: int) -> bool:
         return state != "Z"
     except OSError:
         return False
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str) -> object | None:
+    """The JSON that url serves, or None while it serves none (not up yet, an error)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.loads(r.read())
+    except (OSError, ValueError):
+        return None
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
