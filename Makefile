@@ -13,10 +13,10 @@ CPP_SOURCES := $(wildcard iptf/cpp/*.cc iptf/cpp/*.h iptf/cpp/build.sh iptf/cpp/
 PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
 APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2
-# The node without cgo is one static executable, stripped (-s -w): it needs nothing from the
-# system's C library, so only the plugin decides the wheel's manylinux tag, and it cross-compiles.
 # IPTF's version, one source for the package and the node: the Python package's __version__.
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__init__.py)
+# The node without cgo is one static executable, stripped (-s -w): it needs nothing from the
+# system's C library, so only the plugin decides the wheel's manylinux tag, and it cross-compiles.
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -X iptf.io/node/launcher.Version=$(VERSION)'
 # Platforms the node must also build for (`make cross-node`, part of `make test`).
 CROSS_PLATFORMS := darwin/arm64 linux/arm64
