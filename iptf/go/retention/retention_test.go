@@ -52,3 +52,19 @@ func TestStoreLinksEveryCid(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStore100k: the tree for a reflog naming 100 000 distinct CIDs.
+func BenchmarkStore100k(b *testing.B) {
+	ctx := context.Background()
+	links := make([]*ipld.Link, 100_000)
+	for i := range links {
+		sum, _ := mh.Sum([]byte(fmt.Sprint(i)), mh.SHA2_256, -1)
+		c := cid.NewCidV1(cid.Raw, sum)
+		links[i] = &ipld.Link{Name: c.String(), Cid: c, Size: 1}
+	}
+	for b.Loop() {
+		if _, err := store(ctx, mdtest.Mock(), links); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
