@@ -70,6 +70,7 @@ func classify(raw string, err error) error {
 		strings.Contains(msg, "not found"), strings.Contains(msg, "could not resolve name"):
 		return errorf(NotFound, raw, "no such file or directory")
 	case strings.Contains(msg, "LookupBySegment"), strings.Contains(strings.ToLower(msg), "not a directory"):
+		// mfs.Lookup says "cannot access a/b: Not a directory" (no sentinel error to test for).
 		return errorf(FailedPrecondition, raw, "a parent is not a directory")
 	case strings.Contains(msg, "invalid path"), strings.Contains(msg, "invalid cid"),
 		strings.Contains(msg, "selected encoding not supported"), strings.Contains(msg, "multihash"):

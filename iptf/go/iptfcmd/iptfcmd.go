@@ -19,6 +19,7 @@ import (
 	"iptf.io/node/blockmap"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
+	"iptf.io/node/retention"
 	"iptf.io/node/writeback"
 )
 
@@ -123,6 +124,8 @@ type Status struct {
 	QueuedWrites int
 	// FailedWrites are queued changes that could not be applied (their bytes are kept).
 	FailedWrites []writeback.Failure `json:",omitempty"`
+	// ReflogKeeps is what garbage collection keeps because the reflog names it.
+	ReflogKeeps *retention.Summary `json:",omitempty"`
 }
 
 // ErrNoNode is status's answer when no node runs for the repo.
@@ -164,6 +167,9 @@ var statusCmd = &cmds.Command{
 		// Opening the queue applies what a stopped node left in its journal.
 		if fs, err := filesystem(req, env); err == nil && fs.Pending != nil {
 			s.QueuedWrites, s.FailedWrites = fs.Pending.Len(), fs.Pending.Failures()
+		}
+		if keeps, err := retention.Kept(node, repoReflog(cfgRoot)); err == nil {
+			s.ReflogKeeps = keeps
 		}
 		return cmds.EmitOnce(res, s)
 	},

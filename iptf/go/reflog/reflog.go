@@ -73,7 +73,7 @@ func (l *Log) Record(e Entry) error {
 		if err := l.endLine(); err != nil {
 			return err
 		}
-		n, err := l.count()
+		n, err := l.lastN()
 		if err != nil {
 			return err
 		}
@@ -153,11 +153,12 @@ func (l *Log) endLine() error {
 	return err
 }
 
-func (l *Log) count() (int, error) {
+// lastN is the highest entry number so far (entries keep their numbers when older ones expire).
+func (l *Log) lastN() (int, error) {
 	n := 0
 	err := l.scan(func(e Entry) bool {
 		if listed(e.Op) {
-			n++
+			n = max(n, e.N)
 		}
 		return true
 	})
@@ -224,6 +225,12 @@ func (l *Log) each(fn func(Entry) bool) error {
 
 // scan calls fn for every line of the file in order until it returns false.
 func (l *Log) scan(fn func(Entry) bool) error {
+	return l.eachLine(func(e Entry, _ []byte) bool { return fn(e) })
+}
+
+// eachLine calls fn for every line's entry and the line (valid only during the call) until it
+// returns false.
+func (l *Log) eachLine(fn func(Entry, []byte) bool) error {
 	f, err := os.Open(l.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -239,7 +246,7 @@ func (l *Log) scan(fn func(Entry) bool) error {
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue // a line cut short by a crash
 		}
-		if !fn(e) {
+		if !fn(e, sc.Bytes()) {
 			break
 		}
 	}

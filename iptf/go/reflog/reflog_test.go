@@ -153,3 +153,54 @@ func TestWritesRemovedByTheirWriterAreNotListed(t *testing.T) {
 		t.Fatalf("numbers %d %d", all[0].N, all[2].N)
 	}
 }
+
+func TestExpireNamedAndAges(t *testing.T) {
+	dir := t.TempDir()
+	l := Open(dir)
+	old := time.Now().Add(-48 * time.Hour).UTC()
+	for _, e := range []Entry{
+		{Time: old, Op: Write, Path: "iptf://repo/root/a", Cid: "Qa", Size: 3, Pid: 1},
+		{Op: Read, Path: "iptf://repo/root/a", Cid: "Qa", Size: 3, Pid: 2},
+		{Op: Write, Path: "iptf://repo/root/a", Cid: "Qb", Size: 5, Pid: 1},
+	} {
+		if err := l.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	named, err := l.Named(time.Now().Add(-time.Hour))
+	if err != nil || len(named) != 2 || named[0].Cid != "Qa" || named[1].Size != 5 {
+		t.Fatalf("named since an hour ago: %+v, %v", named, err)
+	}
+	if all, _ := l.Named(time.Time{}); len(all) != 2 || !all[0].Newest.After(old) {
+		t.Fatalf("a CID's newest entry decides: %+v", all)
+	}
+	removed, err := l.Expire(time.Now().Add(-24 * time.Hour))
+	if err != nil || removed != 1 {
+		t.Fatalf("expire: removed %d, %v", removed, err)
+	}
+	if err := l.Record(Entry{Op: Read, Path: "iptf://repo/root/a", Cid: "Qb", Pid: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// Numbers stay; a new Log continues after the highest.
+	if err := Open(dir).Record(Entry{Op: Read, Path: "x", Cid: "Qc", Pid: 9}); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := l.List(Filter{})
+	var ns []int
+	for _, e := range all {
+		ns = append(ns, e.N)
+	}
+	if len(ns) != 4 || ns[0] != 2 || ns[3] != 5 {
+		t.Fatalf("entry numbers after expiry: %v", ns)
+	}
+	for s, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "36h": 36 * time.Hour, "now": 0, "0": 0} {
+		if got, err := ParseAge(s); err != nil || got != want {
+			t.Errorf("ParseAge(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"soon", "-1h", "d"} {
+		if _, err := ParseAge(s); err == nil {
+			t.Errorf("ParseAge(%q): expected an error", s)
+		}
+	}
+}

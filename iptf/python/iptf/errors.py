@@ -22,37 +22,55 @@ from __future__ import annotations
 class IptfError(Exception):
     """Base class of IPTF's errors; its message is one line meant for the user."""
 
+    code: str | None = None  # the node's name for the class (TensorFlow's), None when unclassified
+
 
 class NotFound(IptfError):
     """A path, CID or name does not exist."""
+
+    code = "NotFound"
 
 
 class PermissionDenied(IptfError):
     """The path cannot be written (only iptf://repo/root/ is writable)."""
 
+    code = "PermissionDenied"
+
 
 class AlreadyExists(IptfError):
     """The target already exists."""
+
+    code = "AlreadyExists"
 
 
 class FailedPrecondition(IptfError):
     """The path has the wrong kind: a directory used as a file, or a file as a directory."""
 
+    code = "FailedPrecondition"
+
 
 class InvalidArgument(IptfError):
     """A malformed CID, URI or option."""
+
+    code = "InvalidArgument"
 
 
 class OutOfRange(IptfError):
     """A read past the end of a file."""
 
+    code = "OutOfRange"
+
 
 class ResourceExhausted(IptfError):
     """No space is left for the operation."""
 
+    code = "ResourceExhausted"
+
 
 class Unavailable(IptfError):
     """No node answers, or the content could not be retrieved in time."""
+
+    code = "Unavailable"
 
 
 class NodeUnavailable(Unavailable):
@@ -61,16 +79,10 @@ class NodeUnavailable(Unavailable):
 
 # The node's class names (fsapi.Code in the Go node) and their exceptions.
 _BY_CODE: dict[str, type[IptfError]] = {
-    "NotFound": NotFound,
-    "PermissionDenied": PermissionDenied,
-    "AlreadyExists": AlreadyExists,
-    "FailedPrecondition": FailedPrecondition,
-    "InvalidArgument": InvalidArgument,
-    "OutOfRange": OutOfRange,
-    "ResourceExhausted": ResourceExhausted,
-    "Unavailable": Unavailable,
-    "Internal": IptfError,
+    cls.code: cls for cls in (NotFound, PermissionDenied, AlreadyExists, FailedPrecondition, InvalidArgument,
+                              OutOfRange, ResourceExhausted, Unavailable)
 }
+_BY_CODE["Internal"] = IptfError
 
 # kubo's own commands send unclassified text; these prefixes name their class unambiguously.
 _KUBO_PREFIXES: tuple[tuple[str, type[IptfError]], ...] = (

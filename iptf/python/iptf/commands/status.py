@@ -49,4 +49,14 @@ def status(args: list[str]) -> int:
         print(f"could not apply the {what}: {failed['Why']}{kept}")
     for peer, drop in (info.get("DroppedPeers") or {}).items():
         print(f"dropped peer {peer}: {drop['Reason']}")
+    _print_reflog_keeps(info.get("ReflogKeeps"))
     return 0
+
+
+def _print_reflog_keeps(keeps: dict | None) -> None:
+    """What garbage collection keeps because the reflog names it."""
+    if keeps:
+        size = keeps["Bytes"]
+        amount = f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size} bytes"
+        print(f"the reflog keeps {keeps['Cids']} CIDs ({amount}) named in the last {keeps['Period']} "
+              "through `iptf repo gc` (`iptf reflog expire` ends that)")

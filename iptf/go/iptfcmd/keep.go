@@ -1,0 +1,103 @@
+package iptfcmd
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	cmds "github.com/ipfs/go-ipfs-cmds"
+	"github.com/ipfs/kubo/core/commands/cmdenv"
+
+	"iptf.io/node/reflog"
+	"iptf.io/node/retention"
+)
+
+// KeepReflogBefore wraps a garbage-collecting command (kubo's `repo gc`) so that it first
+// makes the collector keep what the reflog's recent entries name. If that fails, nothing is
+// collected: losing what the reflog promises is worse than a full disk.
+func KeepReflogBefore(c *cmds.Command) {
+	run := c.Run
+	c.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
+		node, err := cmdenv.GetNode(env)
+		if err != nil {
+			return err
+		}
+		repo, err := cmdenv.GetConfigRoot(env)
+		if err != nil {
+			return err
+		}
+		if _, err := retention.Keep(req.Context, node, repoReflog(repo)); err != nil {
+			return err
+		}
+		return run(req, re, env)
+	}
+}
+
+// Expired is the result of `reflog expire`.
+type Expired struct {
+	Removed int               // entries removed
+	Keeps   retention.Summary // what the reflog keeps now
+}
+
+var reflogExpire = &cmds.Command{
+	Helptext: cmds.HelpText{
+		Tagline: "Remove old reflog entries; the content only they named can then be garbage collected.",
+		ShortDescription: `
+Content named by reflog entries younger than the retention period (90 days unless
+Plugins.Plugins.iptf.Config.ReflogRetention says otherwise, e.g. "30d") survives
+'iptf repo gc'. 'reflog expire' removes the entries older than --older-than (default: the
+retention period); 'reflog expire --older-than now' removes them all, so that the next
+'iptf repo gc' frees what only they kept.
+`,
+	},
+	Options: []cmds.Option{
+		cmds.StringOption("older-than", "Remove entries older than this age (90d, 36h, now); default: the retention period."),
+	},
+	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
+		node, err := cmdenv.GetNode(env)
+		if err != nil {
+			return err
+		}
+		repo, err := cmdenv.GetConfigRoot(env)
+		if err != nil {
+			return err
+		}
+		age, err := retention.Period(node)
+		if err != nil {
+			return err
+		}
+		if s, _ := req.Options["older-than"].(string); s != "" {
+			if age, err = reflog.ParseAge(s); err != nil {
+				return cmds.Errorf(cmds.ErrClient, "--older-than: %s", err)
+			}
+		}
+		log := repoReflog(repo)
+		removed, err := log.Expire(time.Now().Add(-age))
+		if err != nil {
+			return err
+		}
+		keeps, err := retention.Keep(req.Context, node, log)
+		if err != nil {
+			return err
+		}
+		return cmds.EmitOnce(res, &Expired{Removed: removed, Keeps: *keeps})
+	},
+	Type: Expired{},
+	Encoders: cmds.EncoderMap{
+		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, e *Expired) error {
+			_, err := fmt.Fprintf(w, "removed %d reflog entries; %s\n", e.Removed, KeepsText(e.Keeps))
+			return err
+		}),
+	},
+}
+
+// KeepsText says in words what the reflog keeps.
+func KeepsText(s retention.Summary) string {
+	return fmt.Sprintf("the reflog keeps %d CIDs (%s) named in the last %s through garbage collection",
+		s.Cids, humanize.IBytes(s.Bytes), s.Period)
+}
+
+func init() {
+	Reflog.Subcommands["expire"] = reflogExpire
+}

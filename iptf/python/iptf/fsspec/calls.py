@@ -1,0 +1,126 @@
+"""The node's filesystem commands (under /api/v0/iptf/) that fsspec uses, as Python calls.
+
+These are the commands the TensorFlow plugin calls, with the same arguments: paths go to the
+node as full iptf:// URIs and the node resolves them, so both clients share one path
+convention, one reflog and one error classification.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+from ..client import call as node_call
+from ..errors import IptfError
+from .errors import IS_A_DIRECTORY, NOT_A_DIRECTORY, code_of, translate
+
+
+def timeout_seconds() -> float:
+    """$IPTF_TIMEOUT (default 60): how long the node may take for one call."""
+    try:
+        value = float(os.environ.get("IPTF_TIMEOUT", ""))
+    except ValueError:
+        return 60.0
+    return value if value > 0 else 60.0
+
+
+@lru_cache(maxsize=1)
+def program_name() -> str:
+    """This process's program as a person would name it (`python3 train.py`), for the reflog."""
+    try:
+        args = [a.decode(errors="replace") for a in open("/proc/self/cmdline", "rb").read().split(b"\0") if a]
+    except OSError:
+        return "unknown"
+    if not args:
+        return "unknown"
+    exe = os.path.basename(args[0])
+    if not exe.startswith("python"):
+        return exe
+    i = 1
+    while i < len(args):
+        if args[i] == "-m" and i + 1 < len(args) and args[i + 1] == "iptf.run":
+            i += 2  # `iptf python script.py` runs through iptf.run: name the script
+            continue
+        if args[i] in ("-m", "-c"):
+            return f"{exe} -m {args[i + 1]}" if args[i] == "-m" and i + 1 < len(args) else f"{exe} -c"
+        if not args[i].startswith("-"):
+            return f"{exe} {args[i]}"
+        i += 1
+    return exe
+
+
+def caller() -> dict[str, Any]:
+    """The options naming this process in the reflog (looked up per call: forks differ)."""
+    return {"pid": os.getpid(), "program": program_name()}
+
+
+# What a FailedPrecondition about a path means: (if a directory stands there, otherwise).
+Precondition = tuple[str, tuple[type[Exception], int], tuple[type[Exception], int]]
+
+
+def raw(command: str, args: list[str], precondition: Precondition | None = None, bounded: bool = True,
+        **options: Any) -> bytes:
+    """Run `iptf/<command>` (or a kubo command), raising Python's own exception classes.
+
+    precondition: for operations where the node's FailedPrecondition can mean either "is a
+    directory" or "not a directory" (or "not empty"), the path it is about and the class for
+    each case, chosen by what stands at the path. Without it, NotADirectoryError.
+    bounded: the node gives up after $IPTF_TIMEOUT, as it does for the plugin; imports are
+    not bounded (they take time in proportion to the file).
+    """
+    if bounded:
+        options["timeout"] = f"{timeout_seconds():g}s"
+    try:
+        return node_call(command, args, **options)
+    except IptfError as exc:
+        if precondition is not None and code_of(exc) == "FailedPrecondition":
+            uri, if_directory, otherwise = precondition
+            cls, num = if_directory if kind_of(uri) == "directory" else otherwise
+            raise cls(num, str(exc).removeprefix("Error: ")) from None
+        raise translate(exc) from None
+
+
+def call_json(command: str, args: list[str], precondition: Precondition | None = None, bounded: bool = True,
+              **options: Any) -> Any:
+    """Run a command whose answer is one JSON value."""
+    return json.loads(raw(command, args, precondition, bounded, **options))
+
+
+def is_a_directory(uri: str) -> Precondition:
+    """FailedPrecondition about uri: IsADirectoryError if it is one, else a parent is a file."""
+    return (uri, IS_A_DIRECTORY, NOT_A_DIRECTORY)
+
+
+def kind_of(uri: str) -> str | None:
+    """"file" or "directory" for what stands at uri; None if nothing (or it cannot be told)."""
+    try:
+        return stat(uri).get("Type")
+    except OSError:
+        return None
+
+
+def stat(uri: str) -> dict[str, Any]:
+    """iptf/stat: {"Uri", "Type": "file"|"directory", "Size", "Cid"}."""
+    return call_json("iptf/stat", [uri])
+
+
+def open_map(uri: str) -> dict[str, Any]:
+    """iptf/open: where the file's bytes are (recorded in the reflog as a read)."""
+    return call_json("iptf/open", [uri], is_a_directory(uri), **caller())
+
+
+def blockmap(cid: str) -> dict[str, Any]:
+    """iptf/blockmap of /ipfs/<cid>: the spans of a subtree, offsets relative to it."""
+    return call_json("iptf/blockmap", ["/ipfs/" + cid])
+
+
+def read(root_cid: str, offset: int, length: int) -> bytes:
+    """iptf/read: bytes the node fetches (and reads ahead of, for a sequential reader)."""
+    return raw("iptf/read", ["/ipfs/" + root_cid], offset=offset, length=length)
+
+
+def cat(cid: str, offset: int, length: int) -> bytes:
+    """kubo's cat of a local block that has no file of its own (e.g. an inlined block)."""
+    return raw("cat", ["/ipfs/" + cid], offset=offset, length=length)

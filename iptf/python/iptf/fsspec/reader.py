@@ -1,0 +1,216 @@
+"""Reading an iptf:// file: local blocks straight from the blockstore's files, the rest fetched.
+
+The node's block map (iptf/open) says, for each run of the file's bytes, which block holds it
+and, when that block is local and stored as a file, the file and offset. Those bytes are read
+with pread, as the TensorFlow plugin does; a run that is not local comes through the node's
+iptf/read, which fetches it from peers and reads ahead for a sequential reader. A fetched
+subtree is then mapped again, so later reads find its leaves locally.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from . import calls
+
+# Blocks no bigger than kubo's largest default chunk are leaves: mapping them again gains nothing.
+_LARGEST_LEAF = 1 << 20
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of the file's bytes: in a local block file, or to fetch by CID."""
+
+    offset: int
+    length: int
+    cid: str
+    local: bool
+    file: str
+    file_offset: int
+
+
+@dataclass(frozen=True)
+class FileMap:
+    """Where a file's bytes are; `inline` holds the whole content of iptf://meta/ files."""
+
+    cid: str
+    size: int
+    spans: tuple[Span, ...]
+    starts: tuple[int, ...]
+    inline: bytes | None = None
+
+    @classmethod
+    def decode(cls, j: dict[str, Any]) -> "FileMap":
+        spans = tuple(
+            Span(s["Offset"], s["Length"], s["Cid"], bool(s.get("Local")), s.get("File", ""), s.get("FileOffset", 0))
+            for s in j.get("Spans") or ()
+        )
+        inline = j.get("Inline")
+        data = inline.encode() if isinstance(inline, str) else None
+        size = len(data) if data is not None else int(j["Size"])
+        return cls(j.get("Cid", ""), size, spans, tuple(s.offset for s in spans), data)
+
+    def find(self, pos: int) -> Span:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        if i < 0 or pos >= self.spans[i].offset + self.spans[i].length:
+            raise OSError(f"the node's block map has no block at offset {pos}")
+        return self.spans[i]
+
+    def splice(self, span: Span, sub: "FileMap") -> "FileMap":
+        """This map with span replaced by the spans of its subtree (offsets moved into the file)."""
+        try:
+            i = self.spans.index(span)
+        except ValueError:
+            return self
+        inner = tuple(Span(s.offset + span.offset, s.length, s.cid, s.local, s.file, s.file_offset) for s in sub.spans)
+        spans = self.spans[:i] + inner + self.spans[i + 1 :]
+        return FileMap(self.cid, self.size, spans, tuple(s.offset for s in spans), self.inline)
+
+
+def _pread_into(path: str, offset: int, out: memoryview) -> bool:
+    """Fill out from a block file at offset; False when it cannot (e.g. the block was collected)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        got = 0
+        while got < len(out):
+            n = os.preadv(fd, [out[got:]], offset + got)
+            if n <= 0:
+                return False
+            got += n
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+class BlockReader(io.RawIOBase):
+    """A seekable raw reader of one iptf:// file."""
+
+    def __init__(self, uri: str, file_map: FileMap) -> None:
+        super().__init__()
+        self.name = uri
+        self._map = file_map
+        self._pos = 0
+        # Files in the writable tree may grow while open (event files): look again at the end.
+        self._growable = uri.startswith("iptf://repo/")
+
+    @classmethod
+    def open(cls, uri: str) -> "BlockReader":
+        """Map uri for reading (the node records the read in the reflog)."""
+        return cls(uri, FileMap.decode(calls.open_map(uri)))
+
+    @property
+    def size(self) -> int:
+        return self._map.size
+
+    @property
+    def cid(self) -> str:
+        return self._map.cid
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._map.size}.get(whence)
+        if base is None:
+            raise ValueError(f"invalid whence {whence!r}")
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        done = self.pread_into(self._pos, out)
+        self._pos += done
+        return done
+
+    def pread_into(self, offset: int, out: memoryview) -> int:
+        """Fill out with the bytes at offset, up to the end of the file; returns how many."""
+        n = len(out)
+        done = 0
+        m = self._map
+        reopened = False
+        while done < n:
+            pos = offset + done
+            if pos >= m.size:
+                if self._growable and not reopened:
+                    reopened = True
+                    m = self._map = FileMap.decode(calls.open_map(self.name))
+                    continue
+                break
+            if m.inline is not None:
+                take = min(n - done, m.size - pos)
+                out[done : done + take] = m.inline[pos : pos + take]
+                done += take
+                continue
+            span = m.find(pos)
+            in_span = pos - span.offset
+            take = min(n - done, span.length - in_span)
+            dst = out[done : done + take]
+            if not (span.file and _pread_into(span.file, span.file_offset + in_span, dst)):
+                self._fetch(span, in_span, dst)
+                m = self._map  # the fetch may have refined the map
+            done += take
+        return done
+
+    def _fetch(self, span: Span, in_span: int, dst: memoryview) -> None:
+        """Bytes the block files cannot give: a local block without a file comes from `cat`;
+        missing blocks come through iptf/read, which fetches them from peers."""
+        if span.local:
+            data = calls.cat(span.cid, in_span, len(dst))
+        elif self._map.cid:
+            data = calls.read(self._map.cid, span.offset + in_span, len(dst))
+        else:
+            data = calls.read(span.cid, in_span, len(dst))
+        if len(data) != len(dst):
+            raise OSError(f"{self.name}: the node sent {len(data)} of {len(dst)} bytes")
+        dst[:] = data
+        if not span.local and span.length > _LARGEST_LEAF:
+            sub = FileMap.decode(calls.blockmap(span.cid))
+            if sub.size == span.length:
+                self._map = self._map.splice(span, sub)
+
+
+class IptfReadFile(io.BufferedReader):
+    """A buffered, seekable iptf:// file opened for reading.
+
+    Large reads go straight from the block files into the bytes returned (one copy, as a
+    local file's read does); small ones are served from a buffer of `buffer_size` bytes.
+    """
+
+    def __init__(self, raw: BlockReader, buffer_size: int = 256 << 10) -> None:
+        super().__init__(raw, buffer_size=buffer_size)
+        self._raw = raw
+
+    @property
+    def size(self) -> int:
+        return self._raw.size
+
+    @property
+    def cid(self) -> str:
+        """The CID of the bytes being read (what the reflog recorded)."""
+        return self._raw.cid
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            # What is left, in one request (BufferedReader would read it in small pieces).
+            data = super().read(max(self._raw.size - self.tell(), 0))
+            if self._raw._growable:
+                data += super().read()  # anything written since the file was opened
+            return data
+        return super().read(size)
