@@ -13,7 +13,26 @@ from .errors import IptfError, NodeUnavailable, from_node_message
 API_PREFIX = "/api/v0/"
 
 
+class _TrailerResponse(http.client.HTTPResponse):
+    """A response that keeps its chunked trailer: the node reports an error that happens after
+    the answer started (a block that cannot be fetched mid-stream) as `X-Stream-Error` there."""
+
+    trailers: dict[str, str]
+
+    def _read_and_discard_trailer(self) -> None:  # http.client's hook for the trailer section
+        self.trailers = {}
+        while True:
+            line = self.fp.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                return
+            name, sep, value = line.decode("latin-1").partition(":")
+            if sep:
+                self.trailers[name.strip().lower()] = value.strip()
+
+
 class _UnixConnection(http.client.HTTPConnection):
+    response_class = _TrailerResponse
+
     def __init__(self, socket_path: str, timeout: float | None) -> None:
         super().__init__("localhost", timeout=timeout)
         self._socket_path = socket_path
@@ -48,7 +67,7 @@ class RpcClient:
             conn.request("POST", url)
             resp = conn.getresponse()
             body = resp.read()
-            trailer_error = resp.getheader("X-Stream-Error")
+            trailer_error = getattr(resp, "trailers", {}).get("x-stream-error") or resp.getheader("X-Stream-Error")
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise NodeUnavailable(f"no IPTF node answers on {self.socket_path}: {exc.strerror}") from None
         except (socket.timeout, TimeoutError):

@@ -108,3 +108,29 @@ def test_name_and_key_commands(repo: IptfRepo, tmp_path: Path) -> None:
     assert cid in published
     assert repo.out("name", "resolve", "--offline", key) == f"/ipfs/{cid}"
     assert repo.run("cat", f"/ipns/{key}").stdout == b"version one\n"
+
+
+def test_python_api_reports_an_error_after_the_answer_started(repo: IptfRepo, tmp_path: Path) -> None:
+    """A block missing past the first window fails the read mid-stream (the node's trailer), not
+    with a short answer."""
+    data = random_bytes(24 << 20, seed=24)
+    (tmp_path / "big.bin").write_bytes(data)
+    cid = repo.out("add", "-Q", "--pin=false", str(tmp_path / "big.bin"))
+    leaves = repo.out("ls", cid).splitlines()
+    assert len(leaves) == 96
+    repo.run("block", "rm", leaves[-1].split()[0])
+    code = f"""
+import iptf
+assert iptf.cat({cid!r}, length=1 << 20) == open({str(tmp_path / 'big.bin')!r}, 'rb').read(1 << 20)
+try:
+    got = iptf.cat({cid!r})
+except iptf.IptfError as e:
+    print(type(e).__name__, e)
+else:
+    print('returned', len(got))
+"""
+    proc = repo.python(code)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode().strip()
+    assert not out.startswith("returned"), out
+    assert cid in out or "not found" in out.lower() or "retriev" in out, out
