@@ -21,7 +21,7 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -X iptf.io/node/lau
 # Platforms the node must also build for (`make cross-node`, part of `make test`).
 CROSS_PLATFORMS := darwin/arm64 linux/arm64
 
-.PHONY: venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node
+.PHONY: check venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node
 
 venv: $(VENV)/.installed
 
@@ -117,6 +117,18 @@ image-test: venv
 	$(MAKE) --no-print-directory image IMAGE=localhost/iptf-tensorflow:image-test
 	IPTF_TEST_IMAGE=localhost/iptf-tensorflow:image-test PODMAN_GLOBAL_OPTS="$(PODMAN_RUNTIME)" PODMAN_RUN_OPTS="$(PODMAN_ULIMITS)" \
 	  $(VPY) -m pytest -q -p no:cacheprovider docker/test_image.py
+
+# The fast tier: formatting, vet and unit tests of the Go node, and a Python lint; no TensorFlow,
+# no npm, no test peers. `.ci/run` runs it before `make test`.
+CHECK_VENV := build/check-venv
+$(CHECK_VENV)/bin/ruff:
+	$(PYTHON) -m venv $(CHECK_VENV)
+	$(CHECK_VENV)/bin/python -m pip install -q "ruff==0.17.*"
+
+check: $(CHECK_VENV)/bin/ruff
+	@unformatted=$$(cd iptf/go && gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted"; exit 1; fi
+	cd iptf/go && go vet ./... && go test ./...
+	$(CHECK_VENV)/bin/ruff check iptf/python perf docker hatch_build.py
 
 demo: venv
 	$(VPY) -m iptf.demo --dir build/demo

@@ -126,7 +126,7 @@ def test_wheel_is_tagged_manylinux_and_carries_a_stripped_node() -> None:
             assert ".symtab" not in sections and ".debug_info" not in sections, "the node is not stripped"
             assert not any(seg["p_type"] == "PT_INTERP" for seg in elf.iter_segments()), "the node is not static"
         metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    assert f"Provides-Extra: tensorflow-cpu" in metadata
+    assert "Provides-Extra: tensorflow-cpu" in metadata
     assert f"Requires-Dist: tensorflow=={SUPPORTED_TF}.*; extra == 'tensorflow'" in metadata
     assert f"Requires-Dist: tensorflow-cpu=={SUPPORTED_TF}.*; extra == 'tensorflow-cpu'" in metadata
     assert f"TensorFlow {SUPPORTED_TF}" in metadata.split("\n\n", 1)[0]  # the summary names the minor

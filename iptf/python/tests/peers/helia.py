@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from ._jsonlines import JsonLinesProcess, PeerProcess, PeerProcessError
 

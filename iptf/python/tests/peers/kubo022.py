@@ -12,7 +12,7 @@ import sys
 import tempfile
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from ._jsonlines import JsonLinesProcess, PeerProcess, PeerProcessError
 
