@@ -77,13 +77,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestMovesListWritesUnderTheirFinalNames(t *testing.T) {
-	l := Open(t.TempDir())
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	l, must := openForTest(t)
 	const root = "iptf://repo/root/run"
 	// A checkpoint: a temporary file renamed into place, and a temporary directory whose file
 	// is renamed out of it, then a SavedModel's directory renamed as a whole.
@@ -126,13 +120,7 @@ func TestMovesListWritesUnderTheirFinalNames(t *testing.T) {
 }
 
 func TestWritesRemovedByTheirWriterAreNotListed(t *testing.T) {
-	l := Open(t.TempDir())
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	l, must := openForTest(t)
 	const root = "iptf://repo/root/ckpt"
 	must(l.Record(Entry{Op: Write, Path: root + "/ckpt-1_temp/part-0.index", Cid: "Qt", Pid: 7}))
 	must(l.Record(Entry{Op: Write, Path: root + "/ckpt-1.index", Cid: "Qi", Pid: 7}))
@@ -201,6 +189,16 @@ func TestExpireNamedAndAges(t *testing.T) {
 	for _, s := range []string{"soon", "-1h", "d"} {
 		if _, err := ParseAge(s); err == nil {
 			t.Errorf("ParseAge(%q): expected an error", s)
+		}
+	}
+}
+
+// openForTest opens a reflog in a temporary folder, with a check that fails the test on an error.
+func openForTest(t *testing.T) (*Log, func(error)) {
+	return Open(t.TempDir()), func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
