@@ -22,9 +22,15 @@ class InvalidArgument(IptfError):
 def from_node_message(message: str) -> IptfError:
     """Turn an error message from the node into the matching exception."""
     text = message.strip().removeprefix("Error: ")
+    code = text.split(":", 1)[0]  # the node's errors read "<Code>: <uri>: <why>"
+    if code in _BY_CODE:
+        return _BY_CODE[code](text)
     lowered = text.lower()
     if "no link named" in lowered or "not found" in lowered or "does not exist" in lowered:
         return NotFound(text)
     if "invalid" in lowered or "failed to parse" in lowered or "malformed" in lowered:
         return InvalidArgument(text)
     return IptfError(text)
+
+
+_BY_CODE: dict[str, type[IptfError]] = {"NotFound": NotFound, "InvalidArgument": InvalidArgument}
