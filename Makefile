@@ -10,7 +10,7 @@ GO_SOURCES := $(shell find iptf/go -name '*.go') iptf/go/go.mod iptf/go/go.sum
 CPP_SOURCES := $(wildcard iptf/cpp/*.cc iptf/cpp/*.h iptf/cpp/build.sh iptf/cpp/Makefile)
 PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
-APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2
+APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2 strace
 
 .PHONY: venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance
 
