@@ -12,7 +12,7 @@ GO_SOURCES := $(shell find iptf/go -name '*.go') iptf/go/go.mod iptf/go/go.sum
 CPP_SOURCES := $(wildcard iptf/cpp/*.cc iptf/cpp/*.h iptf/cpp/build.sh iptf/cpp/Makefile)
 PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
-APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2
+APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2 strace
 # IPTF's version, one source for the package and the node: the Python package's __version__.
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__init__.py)
 # The node without cgo is one static executable, stripped (-s -w): it needs nothing from the

@@ -218,7 +218,8 @@ int Connect(const std::string& path, double timeout, int* err) {
 // A buffered reader of one HTTP response.
 class Reader {
  public:
-  Reader(int fd, std::string what) : fd_(fd), what_(std::move(what)), buf_(new char[kSize]) {}
+  Reader(int fd, std::string what, bool* dropped)
+      : fd_(fd), what_(std::move(what)), dropped_(dropped), buf_(new char[kSize]) {}
 
   // Reads one line without its CRLF.
   Status Line(std::string* line) {
@@ -279,9 +280,11 @@ class Reader {
       }
       if (r == 0) {
         eof_ = true;
+        *dropped_ = true;
         return Error(TF_UNAVAILABLE, "the IPTF node closed the connection during " + what_);
       }
       if (errno == EINTR) continue;
+      if (errno == ECONNRESET) *dropped_ = true;
       if (errno == EAGAIN || errno == EWOULDBLOCK)
         return Error(TF_UNAVAILABLE, "the IPTF node did not answer " + what_ + " in time (IPTF_TIMEOUT)");
       return Error(TF_UNAVAILABLE, "reading the node's answer to " + what_ + ": " + Strerror(errno));
@@ -290,6 +293,7 @@ class Reader {
 
   int fd_;
   std::string what_;
+  bool* dropped_;  // set when the node closed or reset the connection
   std::unique_ptr<char[]> buf_;
   size_t pos_ = 0, len_ = 0;
   bool eof_ = false;
@@ -329,19 +333,26 @@ Status ErrorReply(const std::string& command, int http_status, const std::string
   return FromNodeMessage(command + ": " + text);
 }
 
-// Sends the request on fd and reads the whole answer.
-Status Exchange(int fd, const std::string& command, const std::string& target, const BodySink& sink) {
+// Sends the request on fd and reads the whole answer. *dropped tells whether it failed because
+// the node closed or reset the connection (it died, or stopped while idle), not by its answer
+// or a timeout.
+Status Exchange(int fd, const std::string& command, const std::string& target, const BodySink& sink,
+                bool* dropped) {
+  *dropped = false;
   std::string req = "POST " + target +
                     " HTTP/1.1\r\nHost: iptf\r\nUser-Agent: iptf-tf-plugin\r\n"
                     "Content-Length: 0\r\nConnection: close\r\n\r\n";
   for (size_t sent = 0; sent < req.size();) {
     ssize_t w = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return Error(TF_UNAVAILABLE, "sending " + command + " to the IPTF node: " + Strerror(errno));
+    if (w < 0) {
+      *dropped = errno == EPIPE || errno == ECONNRESET;
+      return Error(TF_UNAVAILABLE, "sending " + command + " to the IPTF node: " + Strerror(errno));
+    }
     sent += w;
   }
 
-  Reader r(fd, command);
+  Reader r(fd, command, dropped);
   std::string line, name, value;
   if (Status s = r.Line(&line); !s.ok()) return s;
   int http_status = 0;
@@ -392,6 +403,16 @@ Status Exchange(int fd, const std::string& command, const std::string& target, c
   if (http_status != 200) return ErrorReply(command, http_status, error_body);
   if (!stream_error.empty()) return FromNodeMessage(stream_error);
   return Ok();
+}
+
+// Commands that only read: one the node did not finish can be sent again. Writes are never
+// resent: the node may have applied one before it died.
+bool Idempotent(const std::string& command) {
+  static const char* const kReads[] = {"iptf/stat", "iptf/ls",   "iptf/open", "iptf/read",
+                                       "iptf/blockmap", "iptf/glob", "cat"};
+  for (const char* c : kReads)
+    if (command == c) return true;
+  return false;
 }
 
 // A Go duration: "60s", "2.5s".
@@ -483,8 +504,23 @@ Status Call(const std::string& command, const Query& query, const BodySink& sink
     fd = Connect(ep.socket, timeout + 1, &err);
   }
   if (fd < 0) return Error(TF_UNAVAILABLE, "cannot connect to the IPTF node at " + ep.socket + ": " + Strerror(err));
-  Status s = Exchange(fd, command, target, sink);
+  uint64_t delivered = 0;  // body bytes passed on: a call that gave some cannot start over
+  const BodySink counted = [&](const char* d, size_t n) {
+    delivered += n;
+    return sink(d, n);
+  };
+  bool dropped = false;
+  Status s = Exchange(fd, command, target, counted, &dropped);
   close(fd);
+  if (!s.ok() && dropped && delivered == 0 && Idempotent(command)) {
+    // The node died under the request: look it up again (which starts a new one) and resend
+    // the read, once, on a fresh connection.
+    if (!GetEndpoint(&ep, &ep.generation).ok()) return s;
+    fd = Connect(ep.socket, timeout + 1, &err);
+    if (fd < 0) return s;
+    s = Exchange(fd, command, target, counted, &dropped);
+    close(fd);
+  }
   return s;
 }
 

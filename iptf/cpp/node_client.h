@@ -30,7 +30,9 @@ struct CallOptions {
 
 // POSTs /api/v0/<command>?<query> and streams a 200 body into sink. A non-200 answer, an
 // X-Stream-Error trailer, a timeout or a dead node come back as an error status. When the
-// node cannot be reached it is looked up (and started) again, once.
+// node cannot be reached it is looked up (and started) again, once; so it is when a node
+// closes or resets the connection of a read before any of its body arrived (the read is then
+// sent again, once). Other commands are never resent.
 Status Call(const std::string& command, const Query& query, const BodySink& sink,
             const CallOptions& options = {});
 

@@ -612,6 +612,9 @@ func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
 
 // metaCommand runs a command written to a meta URI.
 func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*Written, error) {
+	if _, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err != nil {
+		return nil, classify(u.Raw, err) // a command names the tree at an existing path
+	}
 	body, err := readSmall(staged)
 	if err != nil {
 		return nil, errorf(InvalidArgument, u.Raw, "%s", err)

@@ -22,6 +22,7 @@ import (
 	"iptf.io/node/fetch"
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
+	"iptf.io/node/offlinedns"
 	"iptf.io/node/peerguard"
 	"iptf.io/node/repodir"
 	"iptf.io/node/serve"
@@ -46,6 +47,7 @@ func init() {
 	loader.Preload(peerguard.Plugins...)
 	loader.Preload(fetch.Plugins...)
 	loader.Preload(discovery.Plugins...)
+	loader.Preload(offlinedns.Plugins...)
 	adoptVocabulary()
 }
 
@@ -77,6 +79,9 @@ func Main(args []string) int {
 	}
 	os.Setenv("IPFS_PATH", repo)
 	os.Setenv("IPFS_TELEMETRY", "off")
+	if offline() || inv.has("offline") {
+		offlinedns.Enable() // no DNS either
+	}
 
 	switch {
 	case inv.has("help") || inv.has("h") || inv.command == nil:

@@ -103,3 +103,4 @@ def from_node_message(message: str) -> IptfError:
         if lowered.startswith(prefix):
             return cls(text)
     return IptfError(text)
+

@@ -331,6 +331,14 @@ def test_meta_paths_and_publish(tf, tf_repo: IptfRepo, work: str) -> None:
     assert tf.io.gfile.GFile(meta["IpnsPath"]).read() == "weights"
 
 
+def test_publish_to_a_missing_meta_path_is_not_found(tf, work: str) -> None:
+    missing = work.replace("iptf://", "iptf://meta/") + f"/absent-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(tf.errors.NotFoundError) as err:
+        with tf.io.gfile.GFile(missing, "w") as f:
+            f.write(json.dumps({"command": "publish"}))
+    assert "absent-" in str(err.value) and "\n" not in str(err.value).strip()
+
+
 def test_reflog_records_reads_and_writes(tf, tf_repo: IptfRepo, work: str) -> None:
     path = f"{work}/logged.txt"
     with tf.io.gfile.GFile(path, "w") as f:

@@ -116,3 +116,21 @@ def test_internal_write_takes_only_the_repo_staging_files(repo: IptfRepo, tmp_pa
     proc = repo.run("iptf", "write", "iptf://repo/root/v.txt", f"--file={own}", check=False)
     assert proc.returncode == 0, proc.stderr
     assert repo.out("cat", "/ipfs/" + repo.out("files", "stat", "--hash", "/v.txt")) == "staged"
+
+
+def test_one_line_errors_for_a_missing_module_a_bad_logdir_and_a_negative_count(repo: IptfRepo) -> None:
+    plain = subprocess.run([sys.executable, "-m", "nonexistent_module"], capture_output=True, check=False)
+    proc = repo.run("python", "-m", "nonexistent_module", check=False)
+    assert (proc.returncode, proc.stderr) == (plain.returncode, plain.stderr) == (1, plain.stderr), proc.stderr
+    assert plain.stderr.decode().count("\n") == 1
+
+    proc = repo.run("tensorboard", "--logdir", "iptf://ipfs/notacid", "--port", "0", check=False, timeout=120)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "iptf://ipfs/notacid" in err and "invalid" in err.lower(), err
+
+    for args in (["--last", "-5"], ["--last=-5"], ["--last=0"]):
+        proc = repo.run("reflog", *args, check=False)
+        err = proc.stderr.decode()
+        assert proc.returncode == 1 and err.count("\n") == 1 and "--last" in err, err
+    assert repo.run("reflog", "--last", "5").returncode == 0

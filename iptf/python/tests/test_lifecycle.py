@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from helpers import IPTF, IptfRepo, pid_alive, random_bytes, wait_until
+from tf_support import run_tf
 
 
 def node_processes(repo: Path) -> list[int]:
@@ -196,3 +197,49 @@ def test_online_test_profile_listens_on_loopback_only(repo_factory) -> None:
     for line in mine:
         local = line.split()[4]
         assert local.startswith("127.0.0.1:"), line
+
+
+DYING_NODE = """
+import json, os, signal, subprocess, sys, threading, time
+
+def node_pid():
+    status = subprocess.run([sys.executable, '-m', 'iptf', 'status', '--json'], capture_output=True, check=True)
+    return json.loads(status.stdout)['Pid']
+
+def under_a_dying_node(call):
+    # The frozen node takes the connection (the kernel queues it) but never answers; then it
+    # dies, which resets the connection of the call waiting on it.
+    tf.io.gfile.exists('iptf://repo/root')  # a node runs (the last one died)
+    pid = node_pid()
+    os.kill(pid, signal.SIGSTOP)
+    result = []
+    def run():
+        try:
+            result.append(repr(call()))
+        except Exception as e:
+            result.append(type(e).__name__)
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(1)
+    os.kill(pid, signal.SIGKILL)
+    t.join(120)
+    return result[0] if result else 'hung'
+
+with tf.io.gfile.GFile('iptf://repo/root/f.txt', 'w') as f:
+    f.write('kept')
+print('stat', under_a_dying_node(lambda: tf.io.gfile.stat('iptf://repo/root/f.txt').length))
+print('read', under_a_dying_node(lambda: tf.io.gfile.GFile('iptf://repo/root/f.txt', 'rb').read()))
+print('listdir', under_a_dying_node(lambda: tf.io.gfile.listdir('iptf://repo/root')))
+print('mkdir', under_a_dying_node(lambda: tf.io.gfile.mkdir('iptf://repo/root/d')))
+"""
+
+
+def test_reads_are_resent_once_when_the_node_dies_under_them(repo_factory) -> None:
+    """A read whose connection the dying node resets is sent again, once, to a new node; a
+    change to the tree is not (the node may have made it before it died)."""
+    r: IptfRepo = repo_factory("dying")
+    proc = run_tf(r, DYING_NODE)
+    assert proc.returncode == 0, proc.stderr
+    results = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    assert results == {"stat": "4", "read": "b'kept'", "listdir": "['f.txt']", "mkdir": "UnavailableError"}, results
+    r.status()  # the last node started, for the fixture to stop

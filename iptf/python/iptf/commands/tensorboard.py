@@ -20,5 +20,40 @@ def tensorboard(args: list[str]) -> int:
                             "iptf:// paths; leave it at auto or false")
     if importlib.util.find_spec("tensorboard") is None:
         raise IptfError("TensorBoard is not installed: pip install 'iptf-tensorflow[tensorflow]'")
+    for logdir in _iptf_logdirs(args):
+        _check_logdir(logdir)
     os.execv(sys.executable, [sys.executable, "-m", "iptf.run", "-m", "tensorboard.main", *args])
     return 0
+
+
+def _iptf_logdirs(args: list[str]) -> list[str]:
+    """The iptf:// directories named by --logdir and --logdir_spec (name:dir,...)."""
+    values = []
+    for i, a in enumerate(args):
+        for flag in ("--logdir", "--logdir_spec"):
+            if a.startswith(flag + "="):
+                values.append(a[len(flag) + 1:])
+            elif a == flag and i + 1 < len(args):
+                values.append(args[i + 1])
+    dirs = []
+    for value in values:
+        for part in value.split(","):
+            at = part.find("iptf://")
+            if at >= 0:
+                dirs.append(part[at:])
+    return dirs
+
+
+def _check_logdir(logdir: str) -> None:
+    """Refuse a log directory the node cannot ever read (a malformed CID or path): TensorBoard
+    would otherwise print a traceback from its reload thread. A directory not yet written is
+    fine: TensorBoard waits for it."""
+    from ..errors import NotFound
+    from ..node import call
+
+    try:
+        call("iptf/stat", [logdir])
+    except NotFound:
+        pass
+    except IptfError as exc:
+        raise IptfError(f"--logdir {logdir}: {exc}") from None
