@@ -15,6 +15,8 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
+	"github.com/ipfs/kubo/repo/fsrepo"
+	"github.com/multiformats/go-multiaddr"
 
 	"iptf.io/node/blockmap"
 	"iptf.io/node/lifecycle"
@@ -112,6 +114,7 @@ locally are not fetched; their whole subtree is listed as one range.
 // Status describes the running node.
 type Status struct {
 	Repo        string
+	ApiSocket   string // the Unix socket the node's RPC API listens on, for clients to dial
 	Pid         int
 	ID          string
 	Online      bool
@@ -126,6 +129,18 @@ type Status struct {
 	FailedWrites []writeback.Failure `json:",omitempty"`
 	// ReflogKeeps is what garbage collection keeps because the reflog names it.
 	ReflogKeeps *retention.Summary `json:",omitempty"`
+}
+
+// apiSocket is the path of the Unix socket the node's API listens on ("" for another kind).
+func apiSocket(repo string) string {
+	addr, err := fsrepo.APIAddr(repo)
+	if err != nil || addr == nil {
+		return ""
+	}
+	if p, err := addr.ValueForProtocol(multiaddr.P_UNIX); err == nil {
+		return p
+	}
+	return ""
 }
 
 // ErrNoNode is status's answer when no node runs for the repo.
@@ -154,6 +169,7 @@ var statusCmd = &cmds.Command{
 		}
 		s := &Status{
 			Repo:         cfgRoot,
+			ApiSocket:    apiSocket(cfgRoot),
 			Pid:          os.Getpid(),
 			ID:           node.Identity.String(),
 			Online:       node.IsOnline,

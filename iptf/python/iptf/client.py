@@ -76,16 +76,17 @@ def node(refresh: bool = False) -> Node:
                 peer_id=status["ID"],
                 online=bool(status["Online"]),
                 on_demand=bool(status["OnDemand"]),
-                api_socket=_api_socket(repo),
+                api_socket=_api_socket(status),
             )
         return _current
 
 
-def _api_socket(repo: Path) -> str:
-    addr = (repo / "api").read_text().strip()
-    if not addr.startswith("/unix/"):
-        raise IptfError(f"the node's API is at {addr}; IPTF's Python API needs a Unix socket")
-    return addr[len("/unix") :]
+def _api_socket(status: dict[str, Any]) -> str:
+    """The socket the node says its API listens on (the node alone knows the repo's layout)."""
+    socket_path = status.get("ApiSocket")
+    if not socket_path:
+        raise IptfError(f"the node of {status['Repo']} does not listen on a Unix socket; IPTF's Python API needs one")
+    return str(socket_path)
 
 
 def call(command: str, args: Iterable[str] = (), **options: Any) -> bytes:
