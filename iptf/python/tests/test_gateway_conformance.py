@@ -4,9 +4,11 @@ The suite runs its trustless-gateway specs (raw blocks with HTTP Range, CARs wit
 and entity-bytes, IPNS records) and path-range-gateway against a node that serves the suite's
 own fixtures, offline and from local blocks only. Every case of those specs must pass, apart
 from the SKIP list below, each entry with its reason. The Go module proxy does not serve the
-suite, so it comes from a checkout outside this tree: `GATEWAY_CONFORMANCE_HOME=<checkout>
-make gateway-conformance` builds the tool, and the tool's `test` command runs the suite from
-that checkout with `go test`.
+suite, so its source comes from outside this tree: `$GATEWAY_CONFORMANCE_HOME` when set, else
+the copy kept beside the project (`../shared/vendor/gateway-conformance`). It is copied into
+the test's temporary folder, its tool built there (its dependencies do come from the proxy), and
+the tool's `test` command runs the suite from that copy with `go test`. Only where neither exists
+(a user's machine) is the test skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,11 +31,8 @@ import pytest
 from helpers import IPTF, pid_alive, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
-TOOL = ROOT / "build" / "tools" / "gateway-conformance"
-# The suite's source: `test` runs `go test ./tests` there, `extract-fixtures` reads fixtures/.
-# The suite's source: the tool's `test` command runs `go test` in it. The Go module proxy does
-# not serve github.com/ipfs/gateway-conformance, so it is a checkout outside this tree.
-SUITE_HOME = Path(os.environ.get("GATEWAY_CONFORMANCE_HOME", "/nonexistent"))
+# The suite's source, read-only: a checkout named by the variable, or the copy beside the project.
+VENDORED = ROOT.parent / "shared" / "vendor" / "gateway-conformance"
 
 SPECS = "trustless-gateway,path-range-gateway"
 # The selected specs and the leaves of the trustless-gateway collection.
@@ -58,6 +58,28 @@ REQUIRED = ["TestTrustlessRaw", "TestTrustlessRawRanges", "TestTrustlessCarPathi
             "TestGatewayIPNSRecord"]
 
 TOOL_TIMEOUT = 420  # seconds; includes `go test` compiling the suite on a cold build cache
+BUILD_TIMEOUT = 420  # seconds for `go build` of the tool on a cold build cache
+
+
+def suite_source() -> Path | None:
+    """Where the suite's source is, or None where it is not on this machine."""
+    named = os.environ.get("GATEWAY_CONFORMANCE_HOME")
+    for candidate in ([Path(named)] if named else []) + [VENDORED]:
+        if (candidate / "tests").is_dir() and (candidate / "cmd" / "gateway-conformance").is_dir():
+            return candidate
+    return None
+
+
+def suite_copy(source: Path, into: Path) -> tuple[Path, Path]:
+    """A writable copy of the suite (`go test` runs in it) and its tool, built from that copy."""
+    home = into / "gateway-conformance"
+    shutil.copytree(source, home, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns(".git"))
+    for folder, _, _ in os.walk(home):
+        os.chmod(folder, 0o755)  # copytree copies the source folders' read-only modes
+    tool = into / "gateway-conformance-tool"
+    subprocess.run(["go", "build", "-o", str(tool), "./cmd/gateway-conformance"], cwd=home,
+                   env=dict(os.environ, GOWORK="off"), capture_output=True, timeout=BUILD_TIMEOUT, check=True)
+    return home, tool
 
 
 def skip_reason(name: str) -> str | None:
@@ -103,14 +125,16 @@ def outside_selection(message: str) -> bool:
 
 @pytest.mark.slow
 def test_gateway_conformance(repo_factory, tmp_path: Path) -> None:
-    if not TOOL.exists() or not (SUITE_HOME / "tests").is_dir():
-        pytest.skip("the gateway conformance suite is not installed (the Go module proxy does not serve "
-                    "it): set GATEWAY_CONFORMANCE_HOME to a checkout and run `make gateway-conformance`")
+    source = suite_source()
+    if source is None:
+        pytest.skip("the gateway conformance suite is not on this machine (the Go module proxy does not "
+                    f"serve it): set GATEWAY_CONFORMANCE_HOME to a checkout of it, or place it at {VENDORED}")
     started = time.monotonic()
-    tool_env = dict(os.environ, GATEWAY_CONFORMANCE_HOME=str(SUITE_HOME), GOWORK="off")
+    suite_home, tool = suite_copy(source, tmp_path)
+    tool_env = dict(os.environ, GATEWAY_CONFORMANCE_HOME=str(suite_home), GOWORK="off")
 
     fixtures = tmp_path / "fixtures"
-    subprocess.run([str(TOOL), "extract-fixtures", "--directory", str(fixtures), "--merged=true"],
+    subprocess.run([str(tool), "extract-fixtures", "--directory", str(fixtures), "--merged=true"],
                    env=tool_env, capture_output=True, timeout=120, check=True)
     records = sorted(fixtures.glob("*.ipns-record"))
     assert (fixtures / "fixtures.car").exists() and records
@@ -143,7 +167,7 @@ def test_gateway_conformance(repo_factory, tmp_path: Path) -> None:
         assert wait_until(up, 90, interval=0.25), \
             f"`iptf serve` did not come up: {log_path.read_text()[-3000:]}"
         tool = subprocess.run(
-            [str(TOOL), "test", "--gateway-url", base, "--specs", SPECS,
+            [str(tool), "test", "--gateway-url", base, "--specs", SPECS,
              "--json-output", str(report_path)],
             env=tool_env, cwd=tmp_path, capture_output=True, timeout=TOOL_TIMEOUT, check=False)
     finally:
