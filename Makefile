@@ -18,6 +18,11 @@ VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__in
 # The node without cgo is one static executable, stripped (-s -w): it needs nothing from the
 # system's C library, so only the plugin decides the wheel's manylinux tag, and it cross-compiles.
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -X iptf.io/node/launcher.Version=$(VERSION)'
+# Containers (the wheel's plugin build, the image): crun fails on this kind of host (cgroups);
+# podman's default ulimits exceed its hard limits. Debian packages they need:
+PODMAN_RUNTIME := --runtime /usr/sbin/runc
+PODMAN_ULIMITS := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+IMAGE_APT := podman buildah runc debootstrap chromium
 # Platforms the node must also build for (`make cross-node`, part of `make test`).
 CROSS_PLATFORMS := darwin/arm64 linux/arm64
 
@@ -64,14 +69,24 @@ $(VENV)/.installed: $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) $(HELIA)/n
 	touch $@
 
 # The wheel users install: dist/iptf_tensorflow-<version>-py3-none-<platform>.whl. On Linux its
-# manylinux tag is the one auditwheel proves for the plugin; TensorFlow's own library is never
-# bundled (the plugin finds it in site-packages/tensorflow at run time).
+# manylinux tag is the one auditwheel proves for the plugin, which is built in a Debian bullseye
+# root (glibc 2.31); TensorFlow's own library is never bundled (the plugin finds it in
+# site-packages/tensorflow at run time).
 WHEEL_STAMP := dist/.built
 wheel: $(WHEEL_STAMP)
 
-$(WHEEL_STAMP): $(VENV)/.deps $(NODE_BIN) $(PLUGIN) $(PY_SOURCES) pyproject.toml hatch_build.py README.md iptf/python/iptf-tensorflow.pth
+ifeq ($(SO),dylib)
+WHEEL_PLUGIN := $(PLUGIN)
+else
+WHEEL_PLUGIN := build/wheel-plugin/libiptf_fs.so
+$(WHEEL_PLUGIN): $(CPP_SOURCES) $(VENV)/.deps | image-apt
+	PYTHON=$(VPY) PODMAN_GLOBAL_OPTS="$(PODMAN_RUNTIME)" PODMAN_RUN_OPTS="$(PODMAN_ULIMITS)" \
+	  bash iptf/cpp/build_in_bullseye.sh $@
+endif
+
+$(WHEEL_STAMP): $(VENV)/.deps $(NODE_BIN) $(WHEEL_PLUGIN) $(PY_SOURCES) pyproject.toml hatch_build.py README.md iptf/python/iptf-tensorflow.pth
 	rm -rf dist build/wheel
-	$(VPY) -m pip wheel -q --no-deps --no-build-isolation -w build/wheel .
+	IPTF_WHEEL_PLUGIN=$(CURDIR)/$(WHEEL_PLUGIN) $(VPY) -m pip wheel -q --no-deps --no-build-isolation -w build/wheel .
 ifeq ($(SO),dylib)
 	mkdir -p dist && cp build/wheel/*.whl dist/  # macOS: the plugin links only TensorFlow's library
 else
@@ -94,17 +109,14 @@ IMAGE ?= localhost/iptf-tensorflow:latest
 LOCAL_BASE := localhost/iptf-base:bookworm
 BASE ?= $(LOCAL_BASE)
 IMAGE_CONTEXT := build/image
-IMAGE_APT := podman buildah runc debootstrap chromium
-# crun fails on this kind of host (cgroups); podman's default ulimits exceed its hard limits.
-PODMAN_RUNTIME := --runtime /usr/sbin/runc
-PODMAN_ULIMITS := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
 
 .PHONY: image image-test image-apt
 image-apt:
 	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(IMAGE_APT)"
 
 image: $(WHEEL_STAMP) | image-apt
-	@if [ "$(BASE)" = "$(LOCAL_BASE)" ]; then bash docker/base.sh $(LOCAL_BASE) build/image-base; fi
+	@if [ "$(BASE)" = "$(LOCAL_BASE)" ]; then \
+	  bash docker/base.sh $(LOCAL_BASE) bookworm python3,python3-venv,ca-certificates build/image-base; fi
 	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/wheels
 	cp docker/Dockerfile $(IMAGE_CONTEXT)/
 	$(VPY) -m pip download -q --only-binary=:all: -d $(IMAGE_CONTEXT)/wheels "$$(ls dist/*.whl)[tensorflow-cpu]"

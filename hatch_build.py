@@ -3,10 +3,12 @@
 The tag written here is the plain platform (`linux_x86_64`, `macosx_…_arm64`); `make wheel` then
 has auditwheel prove which manylinux tag the binaries really meet. The plugin's file name follows
 the platform's shared-library suffix, which is what TensorFlow looks for in `tensorflow-plugins/`.
+`IPTF_WHEEL_PLUGIN` names another build of the plugin to ship (make wheel's, built for an older glibc).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import sysconfig
 from pathlib import Path
@@ -34,7 +36,7 @@ class NativeBuildHook(BuildHookInterface):
         if self.target_name != "wheel":
             return
         name = PLUGIN_BASENAME + plugin_suffix()
-        plugin = Path(self.root) / "build" / "tensorflow-plugins" / name
+        plugin = Path(os.environ.get("IPTF_WHEEL_PLUGIN") or Path(self.root) / "build" / "tensorflow-plugins" / name)
         node = Path(self.root) / "iptf" / "python" / "iptf" / "bin" / "iptf-node"
         missing = [str(p) for p in (plugin, node) if not p.is_file()]
         if missing:
