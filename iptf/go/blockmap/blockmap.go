@@ -43,8 +43,21 @@ type Builder struct {
 	Locator *Locator
 }
 
-// Build maps the UnixFS node nd, whose block is already at hand.
+// Build maps the UnixFS node nd, whose block is already at hand. Maps of files held wholly in
+// block files are kept (see cache.go) and served again without a walk.
 func (b *Builder) Build(ctx context.Context, nd ipld.Node) (*Map, error) {
+	key := b.Locator.dir + "\x00" + nd.Cid().KeyString()
+	if m := cache.get(key); m != nil {
+		return m, nil
+	}
+	m, err := b.build(ctx, nd)
+	if err == nil {
+		cache.put(key, m)
+	}
+	return m, err
+}
+
+func (b *Builder) build(ctx context.Context, nd ipld.Node) (*Map, error) {
 	c := nd.Cid()
 	switch n := nd.(type) {
 	case *dag.RawNode:

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/boxo/blockservice"
+	offline "github.com/ipfs/boxo/exchange/offline"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
 	unixfsio "github.com/ipfs/boxo/ipld/unixfs/io"
@@ -66,7 +68,12 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64, who C
 		return bytes.NewReader(nil), nil
 	}
 	length = min(length, size-offset)
-	r := &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fetch.For(fs.Node), dagService: fs.Node.DAG, root: nd,
+	// The fetcher makes each window local before it is read: the reader itself must not fetch.
+	// (An online DAG reader preloads the next blocks under this request's context, and when
+	// the request ends their wants are cancelled while the blocks are on their way; the peer
+	// guard then takes the honest sender for a forger and drops it.)
+	local := dag.NewDAGService(blockservice.New(fs.Node.Blockstore, offline.Exchange(fs.Node.Blockstore)))
+	r := &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fetch.For(fs.Node), dagService: local, root: nd,
 		size: size, pos: offset, end: offset + length}
 	// Make the first window local now, so that a missing block is this command's error.
 	if err := r.fetchWindow(); err != nil {

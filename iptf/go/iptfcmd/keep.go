@@ -9,16 +9,19 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
 
+	"iptf.io/node/blockmap"
 	"iptf.io/node/reflog"
 	"iptf.io/node/retention"
 )
 
-// KeepReflogBefore wraps a garbage-collecting command (kubo's `repo gc`) so that it first
-// makes the collector keep what the reflog's recent entries name. If that fails, nothing is
-// collected: losing what the reflog promises is worse than a full disk.
-func KeepReflogBefore(c *cmds.Command) {
-	run := c.Run
-	c.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
+// GuardBlockRemoval wraps the commands under root that remove blocks: `repo gc` first makes
+// the collector keep what the reflog's recent entries name (if that fails, nothing is
+// collected: losing what the reflog promises is worse than a full disk); after `repo gc` and
+// `block rm`, the block maps kept for files whose blocks may be gone are forgotten.
+func GuardBlockRemoval(root *cmds.Command) {
+	gc := root.Subcommands["repo"].Subcommands["gc"]
+	collect := gc.Run
+	gc.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
 		node, err := cmdenv.GetNode(env)
 		if err != nil {
 			return err
@@ -30,7 +33,14 @@ func KeepReflogBefore(c *cmds.Command) {
 		if _, err := retention.Keep(req.Context, node, repoReflog(repo)); err != nil {
 			return err
 		}
-		return run(req, re, env)
+		defer blockmap.Forget()
+		return collect(req, re, env)
+	}
+	rm := root.Subcommands["block"].Subcommands["rm"]
+	remove := rm.Run
+	rm.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
+		defer blockmap.Forget()
+		return remove(req, re, env)
 	}
 }
 

@@ -41,7 +41,7 @@ func init() {
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
-	iptfcmd.KeepReflogBefore(corecmds.Root.Subcommands["repo"].Subcommands["gc"])
+	iptfcmd.GuardBlockRemoval(corecmds.Root)
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)
 	loader.Preload(peerguard.Plugins...)

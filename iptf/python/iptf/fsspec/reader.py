@@ -13,7 +13,7 @@ import bisect
 import io
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import calls
 
@@ -21,8 +21,7 @@ from . import calls
 _LARGEST_LEAF = 1 << 20
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A run of the file's bytes: in a local block file, or to fetch by CID."""
 
     offset: int
@@ -71,16 +70,19 @@ class FileMap:
         return FileMap(self.cid, self.size, spans, tuple(s.offset for s in spans), self.inline)
 
 
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+
+
 def _pread_into(path: str, offset: int, out: memoryview) -> bool:
     """Fill out from a block file at offset; False when it cannot (e.g. the block was collected)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
         return False
     try:
-        got = 0
-        while got < len(out):
-            n = os.preadv(fd, [out[got:]], offset + got)
+        got = os.preadv(fd, (out,), offset)
+        while got < len(out):  # short reads of a regular file are rare
+            n = os.preadv(fd, (out[got:],), offset + got)
             if n <= 0:
                 return False
             got += n
