@@ -4,7 +4,6 @@ that has only loopback, so a stray query could not leave the machine either. Nee
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
