@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/boxo/path"
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
 	"github.com/ipfs/kubo/repo/fsrepo"
 	"github.com/multiformats/go-multiaddr"
@@ -34,6 +35,16 @@ var Root = &cmds.Command{
 		"blockmap": blockmapCmd,
 		"status":   statusCmd,
 	},
+}
+
+// nodeAndRepo is the node a command runs on and its repo's path.
+func nodeAndRepo(env cmds.Environment) (*core.IpfsNode, string, error) {
+	node, err := cmdenv.GetNode(env)
+	if err != nil {
+		return nil, "", err
+	}
+	repo, err := cmdenv.GetConfigRoot(env)
+	return node, repo, err
 }
 
 // jsonText prints a command's result as indented JSON on the terminal too.
@@ -155,11 +166,7 @@ var statusCmd = &cmds.Command{
 	},
 	NoLocal: true,
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		node, err := cmdenv.GetNode(env)
-		if err != nil {
-			return err
-		}
-		cfgRoot, err := cmdenv.GetConfigRoot(env)
+		node, cfgRoot, err := nodeAndRepo(env)
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/dustin/go-humanize"
 	cmds "github.com/ipfs/go-ipfs-cmds"
-	"github.com/ipfs/kubo/core/commands/cmdenv"
 
 	"iptf.io/node/blockmap"
 	"iptf.io/node/reflog"
@@ -22,11 +21,7 @@ func GuardBlockRemoval(root *cmds.Command) {
 	gc := root.Subcommands["repo"].Subcommands["gc"]
 	collect := gc.Run
 	gc.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
-		node, err := cmdenv.GetNode(env)
-		if err != nil {
-			return err
-		}
-		repo, err := cmdenv.GetConfigRoot(env)
+		node, repo, err := nodeAndRepo(env)
 		if err != nil {
 			return err
 		}
@@ -65,11 +60,7 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 		cmds.StringOption("older-than", "Remove entries older than this age (90d, 36h, now); default: the retention period."),
 	},
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		node, err := cmdenv.GetNode(env)
-		if err != nil {
-			return err
-		}
-		repo, err := cmdenv.GetConfigRoot(env)
+		node, repo, err := nodeAndRepo(env)
 		if err != nil {
 			return err
 		}
