@@ -2,7 +2,6 @@ package iptfcmd
 
 import (
 	"fmt"
-	"path/filepath"
 	"sync"
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
@@ -12,6 +11,7 @@ import (
 	"iptf.io/node/fsapi"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/reflog"
+	"iptf.io/node/repodir"
 	"iptf.io/node/staging"
 	"iptf.io/node/writeback"
 )
@@ -56,7 +56,7 @@ func filesystem(req *cmds.Request, env cmds.Environment) (*fsapi.FS, error) {
 		Env:     env,
 		Blocks:  &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
 		Reflog:  repoReflog(repo),
-		Staging: filepath.Join(repo, "staging"),
+		Staging: repodir.Staging(repo),
 	}
 	if node.IsDaemon { // a command run without a daemon ends with its process: write at once
 		if fs.Pending, err = repoQueue(repo, fs); err != nil {

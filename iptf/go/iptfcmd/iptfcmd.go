@@ -22,7 +22,9 @@ import (
 	"iptf.io/node/blockmap"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
+	"iptf.io/node/repodir"
 	"iptf.io/node/retention"
+	"iptf.io/node/staging"
 	"iptf.io/node/writeback"
 )
 
@@ -138,6 +140,9 @@ type Status struct {
 	QueuedWrites int
 	// FailedWrites are queued changes that could not be applied (their bytes are kept).
 	FailedWrites []writeback.Failure `json:",omitempty"`
+	// AbandonedWrites are staging files whose writer ended before closing them; their bytes are
+	// kept for staging.AbandonedGrace, then removed.
+	AbandonedWrites []staging.Abandoned `json:",omitempty"`
 	// ReflogKeeps is what garbage collection keeps because the reflog names it.
 	ReflogKeeps *retention.Summary `json:",omitempty"`
 }
@@ -190,6 +195,9 @@ var statusCmd = &cmds.Command{
 		// Opening the queue applies what a stopped node left in its journal.
 		if fs, err := filesystem(req, env); err == nil && fs.Pending != nil {
 			s.QueuedWrites, s.FailedWrites = fs.Pending.Len(), fs.Pending.Failures()
+			// Where processes' open files cannot be listed, none is called abandoned.
+			s.AbandonedWrites, _ = staging.Sweep(repodir.Staging(cfgRoot), fs.Pending.Owns, staging.AbandonedGrace,
+				time.Now())
 		}
 		if keeps, err := retention.Kept(node, repoReflog(cfgRoot)); err == nil {
 			s.ReflogKeeps = keeps

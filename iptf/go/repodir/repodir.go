@@ -41,6 +41,9 @@ func expandHome(p string) string {
 // APISocket is the Unix socket the node's RPC API listens on.
 func APISocket(repo string) string { return filepath.Join(repo, "api.sock") }
 
+// Staging is the folder where writers fill files that the node imports into the writable tree.
+func Staging(repo string) string { return filepath.Join(repo, "staging") }
+
 // NodeLog is where a node started in the background writes its output.
 func NodeLog(repo string) string { return filepath.Join(repo, "node.log") }
 

@@ -208,6 +208,24 @@ func (q *Queue) Len() int {
 	return len(q.ops)
 }
 
+// Owns reports whether the queue has taken over the staged file at path: a write not yet
+// applied, or one that failed (its bytes are kept).
+func (q *Queue) Owns(path string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, op := range q.ops {
+		if op.Staged == path {
+			return true
+		}
+	}
+	for _, f := range q.failures {
+		if f.Op.Staged == path {
+			return true
+		}
+	}
+	return false
+}
+
 // Failures lists the ops that could not be applied since the node started.
 func (q *Queue) Failures() []Failure {
 	q.mu.Lock()

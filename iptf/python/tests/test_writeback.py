@@ -163,3 +163,38 @@ os.kill(pid, signal.SIGKILL)
     assert journal(r) == []
     text = r.out("status")
     assert "damaged journal entry" in text and str(quarantine) in text, text
+
+
+def test_a_writer_killed_before_close_is_reported(repo_factory) -> None:
+    """Its staging file is listed by `iptf status` (kept, for its bytes), a live writer's is not."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tf_support import SUBPROCESS_PRELUDE
+
+    repo = repo_factory("killed-writer")
+    repo.out("files", "ls", "/")  # the node is up
+    code = SUBPROCESS_PRELUDE + (
+        "f = tf.io.gfile.GFile('iptf://repo/root/unfinished.bin', 'wb')\n"
+        "f.write(b'x' * (8 << 20))\n"
+        "print('ready', flush=True)\n"
+        "import time; time.sleep(600)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=repo.env)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        staged = [p for p in (repo.path / "staging").glob("write-*")]
+        assert len(staged) == 1, staged
+        assert staged[0].stat().st_size == 8 << 20
+        long_ago = time.time() - 600  # as a writer that stopped writing ten minutes ago
+        os.utime(staged[0], (long_ago, long_ago))
+        assert not repo.status().get("AbandonedWrites"), "a live writer's file is not abandoned"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    abandoned = repo.status().get("AbandonedWrites")
+    assert [(a["Path"], a["Size"]) for a in abandoned] == [(str(staged[0]), 8 << 20)], abandoned
+    text = repo.out("status")
+    assert f"8388608 bytes kept in {staged[0]}" in text, text

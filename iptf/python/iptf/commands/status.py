@@ -47,6 +47,9 @@ def status(args: list[str]) -> int:
         kept = f"; bytes kept in {op['staged']}" if op.get("staged") else ""
         what = f"{op['kind']} of {op['path']}" if op.get("path") else op["kind"]
         print(f"could not apply the {what}: {failed['Why']}{kept}")
+    for abandoned in info.get("AbandonedWrites") or []:
+        print(f"a writer ended before closing its file: {abandoned['Size']} bytes kept in {abandoned['Path']}"
+              f" (written {abandoned['Since']}; removed a day after)")
     for peer, drop in (info.get("DroppedPeers") or {}).items():
         print(f"dropped peer {peer}: {drop['Reason']}")
     _print_reflog_keeps(info.get("ReflogKeeps"))

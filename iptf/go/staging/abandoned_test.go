@@ -1,0 +1,52 @@
+package staging
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestSweepListsOnlyUnownedClosedFilesAndRemovesOldOnes(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	write := func(name string, age time.Duration) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("bytes"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		when := now.Add(-age)
+		if err := os.Chtimes(path, when, when); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	crashed := write("write-crashed", time.Hour)
+	fresh := write("write-fresh", time.Second) // just closed, about to be handed over
+	queued := write("write-queued", time.Hour)
+	stillOpen := write("write-open", time.Hour)
+	old := write("write-old", 2*AbandonedGrace)
+	write("spare-aaaa", time.Hour)
+	f, err := os.Open(stillOpen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	got, err := Sweep(dir, func(p string) bool { return p == queued }, AbandonedGrace, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Path != crashed || got[0].Size != 5 {
+		t.Fatalf("abandoned: %+v", got)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("a file abandoned beyond the grace period is still there: %v", err)
+	}
+	for _, kept := range []string{crashed, fresh, queued, stillOpen} {
+		if _, err := os.Stat(kept); err != nil {
+			t.Fatalf("%s: %v", kept, err)
+		}
+	}
+}
