@@ -4,6 +4,7 @@ package blockmap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -57,6 +58,10 @@ func (b *Builder) Build(ctx context.Context, nd ipld.Node) (*Map, error) {
 	return m, err
 }
 
+// ErrNotUnixFS is the error (wrapped) for a node that is no UnixFS file or directory: a
+// dag-cbor or dag-json block, a malformed dag-pb one, an unsupported UnixFS type.
+var ErrNotUnixFS = errors.New("not a UnixFS file or directory")
+
 func (b *Builder) build(ctx context.Context, nd ipld.Node) (*Map, error) {
 	c := nd.Cid()
 	switch n := nd.(type) {
@@ -66,7 +71,7 @@ func (b *Builder) build(ctx context.Context, nd ipld.Node) (*Map, error) {
 	case *dag.ProtoNode:
 		fsn, err := unixfs.FSNodeFromBytes(n.Data())
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a UnixFS node: %w", c, err)
+			return nil, fmt.Errorf("%s: %w (%v)", c, ErrNotUnixFS, err)
 		}
 		switch fsn.Type() {
 		case unixfspb.Data_Directory, unixfspb.Data_HAMTShard:
@@ -80,10 +85,10 @@ func (b *Builder) build(ctx context.Context, nd ipld.Node) (*Map, error) {
 			}
 			return m, nil
 		default:
-			return nil, fmt.Errorf("%s: unsupported UnixFS type %s", c, fsn.Type())
+			return nil, fmt.Errorf("%s: %w (UnixFS type %s)", c, ErrNotUnixFS, fsn.Type())
 		}
 	default:
-		return nil, fmt.Errorf("%s is not a UnixFS file (codec 0x%x)", c, c.Prefix().Codec)
+		return nil, fmt.Errorf("%s: %w (codec 0x%x)", c, ErrNotUnixFS, c.Prefix().Codec)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/boxo/mfs"
 	ipld "github.com/ipfs/go-ipld-format"
 
+	"iptf.io/node/blockmap"
 	"iptf.io/node/uri"
 )
 
@@ -63,6 +64,8 @@ func classify(raw string, err error) error {
 	}
 	msg := err.Error()
 	switch {
+	case errors.Is(err, blockmap.ErrNotUnixFS):
+		return errorf(InvalidArgument, raw, "%s", msg)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return errorf(Unavailable, raw, "content not retrievable in time (%s)", msg)
 	case errors.Is(err, mfs.ErrNotExist), ipld.IsNotFound(err),

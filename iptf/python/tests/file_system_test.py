@@ -259,6 +259,21 @@ def test_error_classes(tf_repo: IptfRepo, expr: str, error: str) -> None:
         assert "iptf://" in message
 
 
+def test_content_that_is_no_unixfs_file_has_its_class(tf_repo: IptfRepo) -> None:
+    """dag-cbor and dag-json blocks, and paths below a file, are the user's mistake, not Internal."""
+    cbor = tf_repo.out("dag", "put", "--store-codec=dag-cbor", input=b'{"a": 1}')
+    dag_json = tf_repo.out("dag", "put", "--store-codec=dag-json", "--input-codec=dag-json", input=b'{"a": 1}')
+    file_cid = tf_repo.out("add", "-Q", input=b"a file\n")
+    cases = [(f"tf.io.gfile.GFile('iptf://ipfs/{c}').read()", "InvalidArgumentError") for c in (cbor, dag_json)]
+    cases += [(f"tf.io.gfile.stat('iptf://ipfs/{cbor}')", "InvalidArgumentError"),
+              (f"tf.io.gfile.GFile('iptf://ipfs/{file_cid}/child').read()", "FailedPreconditionError"),
+              (f"tf.io.gfile.stat('iptf://ipfs/{file_cid}/child')", "FailedPreconditionError")]
+    code = CLASSIFY + "\n".join(f"check(lambda: {expr})" for expr, _ in cases)
+    proc = run_tf(tf_repo, code)
+    got = [line.partition(" | ")[0] for line in proc.stdout.splitlines() if " | " in line or line == "no error"]
+    assert got == [error for _, error in cases], proc.stdout + proc.stderr[-2000:]
+
+
 def test_unreachable_content_is_unavailable_within_the_timeout(repo_factory, tmp_path: Path) -> None:
     online = repo_factory("online-empty")
     online.env.pop("IPTF_OFFLINE")  # online, but with no peers: nobody has the block
