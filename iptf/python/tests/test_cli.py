@@ -134,3 +134,13 @@ def test_one_line_errors_for_a_missing_module_a_bad_logdir_and_a_negative_count(
         err = proc.stderr.decode()
         assert proc.returncode == 1 and err.count("\n") == 1 and "--last" in err, err
     assert repo.run("reflog", "--last", "5").returncode == 0
+
+
+def test_every_module_of_the_package_imports() -> None:
+    """A module that names one that no longer exists fails here, not in a user's hands."""
+    code = ("import importlib, pkgutil, iptf\n"
+            "for m in pkgutil.walk_packages(iptf.__path__, 'iptf.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "print('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.stdout.strip() == "ok", proc.stderr

@@ -49,7 +49,7 @@ def _check_logdir(logdir: str) -> None:
     would otherwise print a traceback from its reload thread. A directory not yet written is
     fine: TensorBoard waits for it."""
     from ..errors import NotFound
-    from ..node import call
+    from ..client import call
 
     try:
         call("iptf/stat", [logdir])
