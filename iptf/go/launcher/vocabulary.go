@@ -30,7 +30,7 @@ var refused = map[string]string{
 
 // kuboMention matches kubo's name for its own command in help texts and messages ("ipfs add",
 // 'ipfs daemon'), but not /ipfs/ paths or the network's name.
-var kuboMention = regexp.MustCompile(`(^|[\s'"` + "`" + `(\[])ipfs( [a-z-]|$)`)
+var kuboMention = regexp.MustCompile(`(^|[\s'"` + "`" + `(\[])ipfs( +[a-z<\[-]|$)`)
 
 // speakIPTF rewrites a text of kubo's so that it names IPTF's command, repo, variables and API.
 func speakIPTF(text string) string {
