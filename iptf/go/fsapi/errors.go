@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"github.com/ipfs/boxo/mfs"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -27,6 +28,7 @@ const (
 	FailedPrecondition Code = "FailedPrecondition"
 	InvalidArgument    Code = "InvalidArgument"
 	OutOfRange         Code = "OutOfRange"
+	ResourceExhausted  Code = "ResourceExhausted"
 	Unavailable        Code = "Unavailable"
 	Internal           Code = "Internal"
 )
@@ -44,6 +46,9 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s: %s: %s", e.Code, e.URI, e.Why)
 }
+
+// ErrorCode names the error's class (see writeback.Coded: failed queued writes keep it).
+func (e *Error) ErrorCode() string { return string(e.Code) }
 
 func errorf(code Code, u string, format string, args ...any) *Error {
 	return &Error{Code: code, URI: u, Why: fmt.Sprintf(format, args...)}
@@ -64,6 +69,8 @@ func classify(raw string, err error) error {
 	}
 	msg := err.Error()
 	switch {
+	case noSpace(err):
+		return errorf(ResourceExhausted, raw, "no space left on the repo's disk (%s)", msg)
 	case errors.Is(err, blockmap.ErrNotUnixFS):
 		return errorf(InvalidArgument, raw, "%s", msg)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
@@ -82,4 +89,11 @@ func classify(raw string, err error) error {
 		return errorf(AlreadyExists, raw, "already exists")
 	}
 	return errorf(Internal, raw, "%s", msg)
+}
+
+// noSpace reports whether err comes from a full disk. kubo's add command hands its errors on
+// as text, so the errno's own message is looked for where the error value did not survive.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
+		strings.Contains(err.Error(), syscall.ENOSPC.Error())
 }

@@ -166,6 +166,13 @@ type Opened struct {
 	Inline *string `json:",omitempty"`
 }
 
+// Staged is a staging file handed to a writer (iptf/stage): the writer overwrites Path from
+// its start and hands it back with the number of bytes it wrote.
+type Staged struct {
+	Uri  string
+	Path string
+}
+
 // Written is the result of a write: the CID of what now stands at the path.
 type Written struct {
 	Uri  string
@@ -197,7 +204,44 @@ func (fs *FS) parseSettled(ctx context.Context, raw string) (uri.URI, error) {
 	if err != nil {
 		return u, err
 	}
-	return u, fs.settle(ctx, u)
+	if err := fs.settle(ctx, u); err != nil {
+		return u, err
+	}
+	return u, fs.failedWrite(u)
+}
+
+// failedWrite reports a queued change to u's path that could not be applied: the path then
+// does not hold what its writer closed, and saying so beats serving the older content.
+func (fs *FS) failedWrite(u uri.URI) error {
+	if fs.Pending == nil || u.Namespace != uri.Repo {
+		return nil
+	}
+	f, failed := fs.Pending.FailureAt(u.Path)
+	if !failed {
+		return nil
+	}
+	code := FailedPrecondition
+	if c := Code(f.Code); c == ResourceExhausted || c == Unavailable {
+		code = c
+	}
+	what := "the write closed at " + f.Op.Closed.Format(time.RFC3339)
+	if f.Op.Kind == writeback.Move {
+		what = "the rename from " + uri.Format(uri.Repo, f.Op.Path)
+	}
+	kept := ""
+	if f.Op.Staged != "" {
+		kept = "; its bytes are kept in " + f.Op.Staged
+	}
+	return errorf(code, u.Raw, "%s was not applied (%s)%s: `iptf writeback retry` applies it again, "+
+		"`iptf writeback discard` drops it", what, strings.TrimPrefix(f.Why, string(f.Code)+": "), kept)
+}
+
+// supersede records that u's path was changed again: an earlier failed write to it no
+// longer stands for its content.
+func (fs *FS) supersede(u uri.URI) {
+	if fs.Pending != nil && u.Namespace == uri.Repo {
+		fs.Pending.Supersede(u.Path)
+	}
 }
 
 // settleAll waits until every queued write is applied (raw names the operation in errors).
@@ -409,8 +453,11 @@ func writable(u uri.URI) error {
 // treePath parses a URI that must name a path in the writable tree itself (not a meta path,
 // for which metaWhy says what to do instead).
 func (fs *FS) treePath(ctx context.Context, raw, metaWhy string) (uri.URI, error) {
-	u, err := fs.parseSettled(ctx, raw)
+	u, err := parse(raw)
 	if err != nil {
+		return uri.URI{}, err
+	}
+	if err := fs.settle(ctx, u); err != nil {
 		return uri.URI{}, err
 	}
 	if err := writable(u); err != nil {
@@ -502,6 +549,9 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 	treeMu.Lock()
 	defer treeMu.Unlock()
 	err = mfs.Mkdir(fs.Node.FilesRoot, u.Path, mfs.MkdirOpts{Mkparents: parents, Flush: true})
+	if err == nil {
+		fs.supersede(u)
+	}
 	return classify(u.Raw, err)
 }
 
@@ -548,6 +598,7 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string, who Caller) error {
 	if err := fs.unlink(ctx, u, dir, name); err != nil {
 		return err
 	}
+	fs.supersede(u)
 	if fs.Reflog != nil {
 		if err := fs.Reflog.RecordRemove(u.String(), who.Pid); err != nil {
 			log.Errorf("reflog: %s", err)
@@ -571,8 +622,11 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Wri
 	if err != nil {
 		return nil, err
 	}
-	dst, err := fs.parseSettled(ctx, rawDst)
+	dst, err := parse(rawDst)
 	if err != nil {
+		return nil, err
+	}
+	if err := fs.settle(ctx, dst); err != nil {
 		return nil, err
 	}
 	if dst.Namespace != uri.Repo {
@@ -591,6 +645,7 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Wri
 	if err != nil {
 		return nil, err
 	}
+	fs.supersede(dst)
 	fs.record(reflog.Write, dst, nd.Cid().String(), size, who)
 	return &Written{Uri: dst.String(), Cid: nd.Cid().String(), Size: size}, nil
 }

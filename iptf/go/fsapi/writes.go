@@ -3,6 +3,7 @@ package fsapi
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/ipfs/boxo/mfs"
@@ -47,6 +48,11 @@ func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, wh
 	if err := fs.checkFileTarget(u); err != nil {
 		return nil, err
 	}
+	if !fs.roomToQueue(staged) {
+		// The import might not fit once queued: import now, so that a full disk fails the
+		// close (ResourceExhausted) instead of a write whose close succeeded.
+		return fs.Write(ctx, raw, staged, who)
+	}
 	if err := fs.Pending.EnqueueWrite(u.Path, staged, who.Pid, who.Program, who.NoLog); err != nil {
 		return nil, errorf(Internal, u.Raw, "%s", err)
 	}
@@ -64,6 +70,54 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 		return fs.move(ctx, at(op.Path), at(op.Dst))
 	}
 	return fmt.Errorf("unknown queued change %q", op.Kind)
+}
+
+// roomToQueue reports whether the repo's disk has room for the blocks of staged, of every
+// write queued before it, and staging.SpaceMargin besides; spares are dropped to make room.
+func (fs *FS) roomToQueue(staged staging.File) bool {
+	size := staged.Size
+	if size < 0 {
+		st, err := os.Stat(staged.Path)
+		if err != nil {
+			return false
+		}
+		size = st.Size()
+	}
+	need := staging.ImportCost(size) + staging.ImportCost(fs.Pending.QueuedBytes()) + staging.SpaceMargin
+	free, err := staging.Free(fs.Staging)
+	if err != nil {
+		return false
+	}
+	if free < need {
+		free += staging.DropSpares(fs.Staging)
+	}
+	return free >= need
+}
+
+// Stage hands a writer of raw a staging file to fill, once raw can take a file: writable,
+// with a parent directory and no directory at it. The tree does not change until the file
+// is handed back (Write, WriteBack), so a write that never completes leaves raw as it was.
+func (fs *FS) Stage(ctx context.Context, raw string) (*Staged, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := writable(u); err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Repo {
+		if err := fs.settle(ctx, u); err != nil {
+			return nil, err
+		}
+		if err := fs.checkFileTarget(u); err != nil {
+			return nil, err
+		}
+	}
+	path, err := staging.Create(fs.Staging)
+	if err != nil {
+		return nil, classify(u.Raw, err)
+	}
+	return &Staged{Uri: u.String(), Path: path}, nil
 }
 
 // writeTarget parses the URI a staged file is written to, and checks that the staged file is
@@ -115,6 +169,7 @@ func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File
 	if err != nil {
 		return nil, err
 	}
+	fs.supersede(u)
 	_, size, _ := describe(u.Raw, nd)
 	fs.record(reflog.Write, u, c.String(), size, who)
 	return &Written{Uri: u.String(), Cid: c.String(), Size: size}, nil
@@ -149,6 +204,9 @@ func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
 		}
 	}
 	if err := fs.settle(ctx, src); err != nil {
+		return err
+	}
+	if err := fs.failedWrite(src); err != nil {
 		return err
 	}
 	if err := fs.settle(ctx, dst); err != nil {
@@ -189,6 +247,7 @@ func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
 	if err := fs.place(ctx, dst, nd); err != nil {
 		return err
 	}
+	fs.supersede(dst)
 	// Flushing dst's parent can replace cached directory objects: look src's parent up again.
 	srcDir, _, err := fs.parentDir(src)
 	if err != nil {

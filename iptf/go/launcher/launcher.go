@@ -39,6 +39,8 @@ func init() {
 	kubo.Root.Subcommands["iptf"] = iptfcmd.Root
 	corecmds.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
+	corecmds.Root.Subcommands["writeback"] = iptfcmd.Writeback
+	kubo.Root.Subcommands["writeback"] = iptfcmd.Writeback
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
 	iptfcmd.GuardBlockRemoval(corecmds.Root)

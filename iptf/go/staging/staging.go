@@ -104,7 +104,10 @@ func Recycle(path string) error {
 	if count >= MaxSpares || bytes+size > MaxSpareBytes {
 		return os.Remove(path)
 	}
-	name, err := spareName()
+	if free, err := Free(dir); err == nil && free-size < SpaceMargin {
+		return os.Remove(path) // the space is needed more than the pages
+	}
+	name, err := randomName(SparePrefix)
 	if err != nil {
 		return errors.Join(err, os.Remove(path))
 	}
@@ -135,12 +138,13 @@ func spares(dir string) []spare {
 	return found
 }
 
-func spareName() (string, error) {
+// randomName is prefix followed by 16 random hex digits.
+func randomName(prefix string) (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return SparePrefix + hex.EncodeToString(b), nil
+	return prefix + hex.EncodeToString(b), nil
 }
 
 // WriterPrefix starts the name of every file a writer stages (a claimed spare takes such a name).

@@ -8,6 +8,7 @@ package writeback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -72,14 +73,9 @@ func overlap(a, b string) bool {
 // Apply carries out one op on the tree.
 type Apply func(ctx context.Context, op Op) error
 
-// Failure is an op that could not be applied; a Write's staged bytes are kept.
-type Failure struct {
-	Op  Op
-	Why string
-}
-
 // Queue holds the changes not yet applied and applies them one at a time.
 type Queue struct {
+	dir     string // the staging directory: journal, failures, staged files
 	apply   Apply
 	journal *journal
 	busy    func() (done func()) // marks the node busy while an op is applied
@@ -102,8 +98,12 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 	if err != nil {
 		return nil, err
 	}
-	q := &Queue{apply: apply, journal: j, busy: busy, changed: make(chan struct{}), wake: make(chan struct{}, 1),
-		failures: damaged}
+	failed, err := loadFailures(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the failed writes: %w", err)
+	}
+	q := &Queue{dir: dir, apply: apply, journal: j, busy: busy, changed: make(chan struct{}),
+		wake: make(chan struct{}, 1), failures: append(damaged, failed...)}
 	for _, f := range damaged {
 		log.Errorf("write-back journal: %s", f.Why)
 	}
@@ -276,8 +276,14 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if err != nil {
-		q.failures = append(q.failures, Failure{Op: op, Why: err.Error()})
+	switch {
+	case err != nil:
+		q.failures = append(q.failures, newFailure(op, err))
+		q.saveFailures()
+	case op.Kind == Write:
+		q.supersede(op.Path)
+	case op.Kind == Move:
+		q.supersede(op.Dst)
 	}
 	q.ops = q.ops[1:]
 	if jerr := q.journal.done(op.Seq, len(q.ops) == 0); jerr != nil {
@@ -285,4 +291,134 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	}
 	close(q.changed)
 	q.changed = make(chan struct{})
+}
+
+// FailureAt returns the failure that stands for the content of tree path p, if any: the last
+// queued change to p could not be applied, so p does not hold what was closed.
+func (q *Queue) FailureAt(p string) (Failure, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := len(q.failures) - 1; i >= 0; i-- {
+		if q.failures[i].Blocks(p) {
+			return q.failures[i], true
+		}
+	}
+	return Failure{}, false
+}
+
+// Supersede records that tree path p was written or removed since a failed change to it: the
+// failure no longer stands for p's content (its bytes stay until discarded).
+func (q *Queue) Supersede(p string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.supersede(p)
+}
+
+func (q *Queue) supersede(p string) {
+	changed := false
+	for i := range q.failures {
+		if q.failures[i].Blocks(p) {
+			q.failures[i].Superseded = true
+			changed = true
+		}
+	}
+	if changed {
+		q.saveFailures()
+	}
+}
+
+// Retry queues again the failed writes and moves at the given tree paths (all when none is
+// given) whose staged bytes still exist, and returns them.
+func (q *Queue) Retry(paths ...string) ([]Failure, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var retried, kept []Failure
+	var errs []error
+	for _, f := range q.failures {
+		if f.Op.Kind == Damaged || !matches(f, paths) {
+			kept = append(kept, f)
+			continue
+		}
+		if f.Op.Kind == Write {
+			if _, err := os.Stat(f.Op.Staged); err != nil {
+				errs = append(errs, fmt.Errorf("%s: its staged bytes are gone: %w", f.Op.Path, err))
+				kept = append(kept, f)
+				continue
+			}
+		}
+		op := f.Op
+		if err := q.push(op); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, f)
+			continue
+		}
+		retried = append(retried, f)
+	}
+	q.failures = kept
+	q.saveFailures()
+	return retried, errors.Join(errs...)
+}
+
+// Discard forgets the failures at the given tree paths (all when none is given) and deletes
+// their staged bytes; for damaged journal lines, the quarantine file.
+func (q *Queue) Discard(paths ...string) ([]Failure, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var dropped, kept []Failure
+	var errs []error
+	for _, f := range q.failures {
+		if !matches(f, paths) {
+			kept = append(kept, f)
+			continue
+		}
+		if f.Op.Staged != "" {
+			if err := os.Remove(f.Op.Staged); err != nil && !os.IsNotExist(err) {
+				errs = append(errs, err)
+				kept = append(kept, f)
+				continue
+			}
+		}
+		dropped = append(dropped, f)
+	}
+	q.failures = kept
+	q.saveFailures()
+	return dropped, errors.Join(errs...)
+}
+
+// matches reports whether a failure concerns one of paths (every failure when none is given).
+func matches(f Failure, paths []string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, p := range paths {
+		if f.Op.Path == p || f.Op.Kind == Move && f.Op.Dst == p {
+			return true
+		}
+	}
+	return false
+}
+
+// QueuedBytes is the size of the staged content of the writes not yet applied: what their
+// imports will still add to the blockstore.
+func (q *Queue) QueuedBytes() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var total int64
+	for _, op := range q.ops {
+		if op.Kind != Write {
+			continue
+		}
+		if op.Size != nil {
+			total += *op.Size
+		} else if st, err := os.Stat(op.Staged); err == nil {
+			total += st.Size()
+		}
+	}
+	return total
+}
+
+func (q *Queue) saveFailures() {
+	if err := saveFailures(q.dir, q.failures); err != nil {
+		log.Errorf("recording the failed writes: %s", err)
+	}
 }
