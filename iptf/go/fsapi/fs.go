@@ -26,6 +26,7 @@ import (
 
 	"iptf.io/node/blockmap"
 	"iptf.io/node/fetch"
+	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/staging"
 	"iptf.io/node/uri"
@@ -46,12 +47,9 @@ type FS struct {
 	Staging string
 }
 
-// Read returns the bytes [offset, offset+length) of the file at raw (an iptf:// URI or an
-// /ipfs/ path), fetching the blocks they need and, for a sequential reader, the next window.
+// Read returns the bytes [offset, offset+length) of the file at the iptf:// URI raw, fetching
+// the blocks they need and, for a sequential reader, the next window.
 func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64, who Caller) (io.Reader, error) {
-	if strings.HasPrefix(raw, "/ipfs/") || strings.HasPrefix(raw, "/ipns/") {
-		raw = uri.Scheme + raw[1:]
-	}
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -145,42 +143,6 @@ type Caller struct {
 	At      time.Time // when it happened, if not now (a queued write: when the file was closed)
 }
 
-// Stat describes a file or directory.
-type Stat struct {
-	Uri  string
-	Type string // "file" or "directory"
-	Size uint64
-	Cid  string
-}
-
-// Entry is one name in a directory listing.
-type Entry struct {
-	Name string
-	Type string
-	Size uint64
-}
-
-// Opened is an open file: where its bytes are, or (Inline) the bytes themselves.
-type Opened struct {
-	blockmap.Map
-	Inline *string `json:",omitempty"`
-}
-
-// Written is the result of a write: the CID of what now stands at the path.
-type Written struct {
-	Uri  string
-	Cid  string
-	Size uint64
-	Name string `json:",omitempty"` // the IPNS path, for a publish
-	// Queued: the file is queued for the tree (WriteBack); Cid and Size come when it is applied.
-	Queued bool `json:",omitempty"`
-}
-
-const (
-	typeFile = "file"
-	typeDir  = "directory"
-)
-
 // treeMu serialises changes to the writable tree: flushing a directory replaces the cached
 // objects of its children, so a change made through a stale object would be lost.
 var treeMu sync.Mutex
@@ -246,7 +208,7 @@ func (fs *FS) fileNode(ctx context.Context, u uri.URI) (ipld.Node, uint64, error
 	if err != nil {
 		return nil, 0, err
 	}
-	if typ != typeFile {
+	if typ != protocol.TypeFile {
 		return nil, 0, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
 	return nd, size, nil
@@ -256,7 +218,7 @@ func (fs *FS) fileNode(ctx context.Context, u uri.URI) (ipld.Node, uint64, error
 func describe(raw string, nd ipld.Node) (string, uint64, error) {
 	switch n := nd.(type) {
 	case *dag.RawNode:
-		return typeFile, uint64(len(n.RawData())), nil
+		return protocol.TypeFile, uint64(len(n.RawData())), nil
 	case *dag.ProtoNode:
 		fsn, err := unixfs.FSNodeFromBytes(n.Data())
 		if err != nil {
@@ -264,18 +226,18 @@ func describe(raw string, nd ipld.Node) (string, uint64, error) {
 		}
 		switch fsn.Type() {
 		case unixfspb.Data_Directory, unixfspb.Data_HAMTShard:
-			return typeDir, 0, nil
+			return protocol.TypeDirectory, 0, nil
 		case unixfspb.Data_Symlink:
-			return typeFile, uint64(len(fsn.Data())), nil
+			return protocol.TypeFile, uint64(len(fsn.Data())), nil
 		default:
-			return typeFile, fsn.FileSize(), nil
+			return protocol.TypeFile, fsn.FileSize(), nil
 		}
 	}
 	return "", 0, errorf(InvalidArgument, raw, "not a UnixFS node (codec 0x%x)", nd.Cid().Prefix().Codec)
 }
 
 // Stat describes the file or directory at raw.
-func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
+func (fs *FS) Stat(ctx context.Context, raw string) (*protocol.Stat, error) {
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -285,7 +247,7 @@ func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Stat{Uri: u.String(), Type: typeFile, Size: uint64(len(text))}, nil
+		return &protocol.Stat{Uri: u.String(), Type: protocol.TypeFile, Size: uint64(len(text))}, nil
 	}
 	nd, err := fs.node(ctx, u)
 	if err != nil {
@@ -295,11 +257,11 @@ func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stat{Uri: u.String(), Type: typ, Size: size, Cid: nd.Cid().String()}, nil
+	return &protocol.Stat{Uri: u.String(), Type: typ, Size: size, Cid: nd.Cid().String()}, nil
 }
 
 // List names the entries of the directory at raw.
-func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
+func (fs *FS) List(ctx context.Context, raw string) ([]protocol.Entry, error) {
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -319,25 +281,25 @@ func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	out := make([]Entry, 0, len(listing))
+	out := make([]protocol.Entry, 0, len(listing))
 	for _, l := range listing {
-		e := Entry{Name: l.Name, Type: typeFile, Size: uint64(l.Size)}
+		e := protocol.Entry{Name: l.Name, Type: protocol.TypeFile, Size: uint64(l.Size)}
 		if mfs.NodeType(l.Type) == mfs.TDir {
-			e.Type, e.Size = typeDir, 0
+			e.Type, e.Size = protocol.TypeDirectory, 0
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
+func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]protocol.Entry, error) {
 	nd, err := fs.node(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	if typ, _, err := describe(u.Raw, nd); err != nil {
 		return nil, err
-	} else if typ != typeDir {
+	} else if typ != protocol.TypeDirectory {
 		return nil, errorf(FailedPrecondition, u.Raw, "not a directory")
 	}
 	ch := make(chan coreiface.DirEntry)
@@ -345,11 +307,11 @@ func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
 	go func() {
 		errc <- fs.API.Unixfs().Ls(ctx, path.FromCid(nd.Cid()), ch, options.Unixfs.ResolveChildren(true))
 	}()
-	var out []Entry
+	var out []protocol.Entry
 	for e := range ch {
-		entry := Entry{Name: e.Name, Type: typeFile, Size: e.Size}
+		entry := protocol.Entry{Name: e.Name, Type: protocol.TypeFile, Size: e.Size}
 		if e.Type == coreiface.TDirectory {
-			entry.Type, entry.Size = typeDir, 0
+			entry.Type, entry.Size = protocol.TypeDirectory, 0
 		}
 		out = append(out, entry)
 	}
@@ -360,7 +322,7 @@ func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
 }
 
 // Open maps the file at raw for reading and records the read in the reflog.
-func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error) {
+func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*protocol.Opened, error) {
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -371,7 +333,7 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error)
 			return nil, err
 		}
 		s := string(text)
-		return &Opened{Map: blockmap.Map{Type: typeFile, Size: uint64(len(text)), Spans: []blockmap.Span{}}, Inline: &s}, nil
+		return &protocol.Opened{FileMap: protocol.FileMap{Type: protocol.TypeFile, Size: uint64(len(text)), Spans: []protocol.Span{}}, Inline: &s}, nil
 	}
 	nd, err := fs.node(ctx, u)
 	if err != nil {
@@ -381,11 +343,29 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	if m.Type == typeDir {
+	if m.Type == protocol.TypeDirectory {
 		return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
 	fs.record(reflog.Read, u, m.Cid, m.Size, who)
-	return &Opened{Map: *m}, nil
+	return &protocol.Opened{FileMap: *m}, nil
+}
+
+// BlockMap maps the file or directory at raw without fetching any block it does not hold
+// (beyond the path's own) and without recording a read: a reader's look at a subtree.
+func (fs *FS) BlockMap(ctx context.Context, raw string) (*protocol.FileMap, error) {
+	u, err := fs.parseSettled(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Meta {
+		return nil, errorf(InvalidArgument, u.Raw, "meta files have no blocks: open them")
+	}
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fs.Blocks.Build(ctx, nd)
+	return m, classify(u.Raw, err)
 }
 
 func (fs *FS) record(op reflog.Op, u uri.URI, c string, size uint64, who Caller) {
@@ -566,7 +546,7 @@ func (fs *FS) unlink(ctx context.Context, u uri.URI, dir *mfs.Directory, name st
 }
 
 // Copy puts the file at src (any namespace) at dst in the writable tree, without moving bytes.
-func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Written, error) {
+func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*protocol.Written, error) {
 	src, err := fs.parseSettled(ctx, rawSrc)
 	if err != nil {
 		return nil, err
@@ -592,7 +572,7 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Wri
 		return nil, err
 	}
 	fs.record(reflog.Write, dst, nd.Cid().String(), size, who)
-	return &Written{Uri: dst.String(), Cid: nd.Cid().String(), Size: size}, nil
+	return &protocol.Written{Uri: dst.String(), Cid: nd.Cid().String(), Size: size}, nil
 }
 
 // meta describes a repo path: its CID now, and its path under the node's own IPNS name.
@@ -618,7 +598,7 @@ func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
 }
 
 // metaCommand runs a command written to a meta URI.
-func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*Written, error) {
+func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*protocol.Written, error) {
 	if _, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err != nil {
 		return nil, classify(u.Raw, err) // a command names the tree at an existing path
 	}
@@ -627,7 +607,7 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (
 		return nil, errorf(InvalidArgument, u.Raw, "%s", err)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return &Written{Uri: u.String()}, nil // opening for write stages nothing yet
+		return &protocol.Written{Uri: u.String()}, nil // opening for write stages nothing yet
 	}
 	var cmd struct {
 		Command string `json:"command"`
@@ -648,7 +628,7 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	return &Written{Uri: u.String(), Cid: root.Cid().String(), Name: uri.Scheme + "ipns/" + name.String()}, nil
+	return &protocol.Written{Uri: u.String(), Cid: root.Cid().String(), Name: uri.Scheme + "ipns/" + name.String()}, nil
 }
 
 func readSmall(file staging.File) ([]byte, error) {

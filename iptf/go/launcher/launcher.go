@@ -24,6 +24,7 @@ import (
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/offlinedns"
 	"iptf.io/node/peerguard"
+	"iptf.io/node/protocol"
 	"iptf.io/node/repodir"
 	"iptf.io/node/serve"
 )
@@ -264,7 +265,7 @@ func takeOverOnDemandNode(repo string) error {
 	if err != nil {
 		return fmt.Errorf("a node is already running for %s", repo)
 	}
-	var st iptfcmd.Status
+	var st protocol.Status
 	if err := json.Unmarshal(out, &st); err != nil {
 		return err
 	}
