@@ -27,6 +27,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/reflog"
 	"iptf.io/node/uri"
 )
 
@@ -121,7 +122,7 @@ func codeOf(err error) Code {
 		return Unavailable
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return ResourceExhausted
-	case isNotFound(err):
+	case isNotFound(err), errors.Is(err, reflog.ErrNoEntry):
 		return NotFound
 	case isNotADirectory(err):
 		return FailedPrecondition

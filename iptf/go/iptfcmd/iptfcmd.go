@@ -3,7 +3,6 @@ package iptfcmd
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/multiformats/go-multiaddr"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/fsapi"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
 	"iptf.io/node/repodir"
@@ -160,7 +160,7 @@ func apiSocket(repo string) string {
 }
 
 // ErrNoNode is status's answer when no node runs for the repo.
-var ErrNoNode = errors.New("no IPTF node is running for this repo")
+var ErrNoNode error = &fsapi.Error{Code: fsapi.Unavailable, Why: "no IPTF node is running for this repo"}
 
 // StatusCmd reports on the node without counting as activity.
 var StatusCmd = statusCmd
