@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
 	gopath "path"
 	"strings"
 	"sync"
@@ -132,6 +134,10 @@ func (r *fetchingReader) Read(p []byte) (int, error) {
 	if err == io.EOF && r.pos < r.end {
 		err = io.ErrUnexpectedEOF
 	}
+	if err != nil && err != io.EOF {
+		// An error here ends the answer mid-stream (its trailer): it must carry its class too.
+		err = classify(r.raw, err)
+	}
 	return n, err
 }
 
@@ -187,15 +193,75 @@ func (fs *FS) node(ctx context.Context, u uri.URI) (ipld.Node, error) {
 			return nil, errorf(InvalidArgument, u.Raw, "%s", err)
 		}
 		nd, err := fs.API.ResolveNode(ctx, p)
-		return nd, classify(u.Raw, err)
+		if err != nil {
+			return nil, fs.resolveError(ctx, u, p, err)
+		}
+		return nd, nil
 	default:
-		fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+		fsn, err := fs.lookup(u.Path)
 		if err != nil {
 			return nil, classify(u.Raw, err)
 		}
 		nd, err := fsn.GetNode()
 		return nd, classify(u.Raw, err)
 	}
+}
+
+// resolveError classifies the failure to resolve the content path p of u. Kubo's resolver
+// reports a path that runs under a file in several ways, depending on how the file's blocks
+// are laid out (go-ipld-prime's ErrWrongKind for a one-block file, ErrNoLink for a file of
+// many), and a path into a dag-cbor or dag-json block fails like a missing name
+// (ErrNotExists). So the ancestors are looked at, from the root down: the first that is no
+// UnixFS directory gives the class (a file: FailedPrecondition; no UnixFS node at all:
+// InvalidArgument). Otherwise the error's own class stands.
+func (fs *FS) resolveError(ctx context.Context, u uri.URI, p path.Path, err error) error {
+	if ctx.Err() != nil {
+		// The name resolution kubo starts with reports a cut-short request as
+		// namesys.ErrResolveFailed, without the context's error inside.
+		return errorf(Unavailable, u.Raw, "content not retrievable in time (%s)", ctx.Err())
+	}
+	segs := p.Segments() // namespace, root, then the names below it
+	for i := 2; i < len(segs); i++ {
+		ancestor, perr := path.NewPathFromSegments(segs[:i]...)
+		if perr != nil {
+			break
+		}
+		nd, rerr := fs.API.ResolveNode(ctx, ancestor)
+		if rerr != nil {
+			break
+		}
+		typ, _, derr := describe(ancestor.String(), nd)
+		if derr != nil {
+			return errorf(InvalidArgument, u.Raw, "%s is no UnixFS directory: IPTF reads no paths inside it",
+				uri.Format(u.Namespace, ancestor.String()))
+		}
+		if typ != protocol.TypeDirectory {
+			return errorf(FailedPrecondition, u.Raw, "a parent is not a directory: %s is a file",
+				uri.Format(u.Namespace, ancestor.String()))
+		}
+	}
+	return classify(u.Raw, err)
+}
+
+// lookup returns what stands at an MFS path. mfs.Lookup reports a file on the way only in
+// its text, so the walk is done here, where that case is errUnderFile.
+func (fs *FS) lookup(p string) (mfs.FSNode, error) {
+	var cur mfs.FSNode = fs.Node.FilesRoot.GetDirectory()
+	for _, name := range strings.Split(strings.Trim(p, "/"), "/") {
+		if name == "" {
+			continue
+		}
+		dir, ok := cur.(*mfs.Directory)
+		if !ok {
+			return nil, errUnderFile
+		}
+		child, err := dir.Child(name)
+		if err != nil {
+			return nil, err
+		}
+		cur = child
+	}
+	return cur, nil
 }
 
 // fileNode returns the node of the file at u and its size; a directory is FailedPrecondition.
@@ -269,7 +335,7 @@ func (fs *FS) List(ctx context.Context, raw string) ([]protocol.Entry, error) {
 	if u.Namespace == uri.IPFS || u.Namespace == uri.IPNS {
 		return fs.listContent(ctx, u)
 	}
-	fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+	fsn, err := fs.lookup(u.Path)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
@@ -408,9 +474,12 @@ func (fs *FS) parentDir(u uri.URI) (*mfs.Directory, string, error) {
 		return nil, "", errorf(FailedPrecondition, u.Raw, "is the root directory")
 	}
 	dirPath, name := gopath.Split(u.Path)
-	fsn, err := mfs.Lookup(fs.Node.FilesRoot, dirPath)
+	fsn, err := fs.lookup(dirPath)
 	if err != nil {
-		return nil, "", errorf(NotFound, u.Raw, "parent directory does not exist")
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, "", errorf(NotFound, u.Raw, "parent directory does not exist")
+		}
+		return nil, "", classify(u.Raw, err)
 	}
 	dir, ok := fsn.(*mfs.Directory)
 	if !ok {
@@ -428,7 +497,7 @@ func (fs *FS) existing(u uri.URI) (*mfs.Directory, string, mfs.FSNode, error) {
 	}
 	child, err := dir.Child(name)
 	if err != nil {
-		return nil, "", nil, errorf(NotFound, u.Raw, "no such file or directory")
+		return nil, "", nil, classify(u.Raw, err)
 	}
 	return dir, name, child, nil
 }
@@ -461,11 +530,16 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 	if err != nil {
 		return err
 	}
-	if fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err == nil {
+	// Checked under the lock: mfs.Mkdir reports a file among the parents only in its text.
+	treeMu.Lock()
+	defer treeMu.Unlock()
+	if fsn, err := fs.lookup(u.Path); err == nil {
 		if fsn.Type() == mfs.TDir && parents {
 			return nil
 		}
 		return errorf(AlreadyExists, u.Raw, "already exists")
+	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errUnderFile) {
+		return classify(u.Raw, err)
 	}
 	if !parents {
 		if _, _, err := fs.parentDir(u); err != nil {
@@ -474,13 +548,12 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 	} else {
 		// Every existing ancestor must be a directory.
 		for p := gopath.Dir(u.Path); p != "/"; p = gopath.Dir(p) {
-			if fsn, err := mfs.Lookup(fs.Node.FilesRoot, p); err == nil && fsn.Type() != mfs.TDir {
-				return errorf(FailedPrecondition, u.Raw, "%s is a file", uri.Format(uri.Repo, p))
+			if fsn, err := fs.lookup(p); err == nil && fsn.Type() != mfs.TDir {
+				return errorf(FailedPrecondition, u.Raw, "a parent is not a directory: %s is a file",
+					uri.Format(uri.Repo, p))
 			}
 		}
 	}
-	treeMu.Lock()
-	defer treeMu.Unlock()
 	err = mfs.Mkdir(fs.Node.FilesRoot, u.Path, mfs.MkdirOpts{Mkparents: parents, Flush: true})
 	return classify(u.Raw, err)
 }
@@ -582,7 +655,7 @@ type meta struct {
 }
 
 func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
-	fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+	fsn, err := fs.lookup(u.Path)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
@@ -599,7 +672,7 @@ func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
 
 // metaCommand runs a command written to a meta URI.
 func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*protocol.Written, error) {
-	if _, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err != nil {
+	if _, err := fs.lookup(u.Path); err != nil {
 		return nil, classify(u.Raw, err) // a command names the tree at an existing path
 	}
 	body, err := readSmall(staged)

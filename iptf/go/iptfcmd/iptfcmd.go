@@ -3,7 +3,6 @@ package iptfcmd
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"time"
@@ -85,7 +84,7 @@ func apiSocket(repo string) string {
 }
 
 // ErrNoNode is status's answer when no node runs for the repo.
-var ErrNoNode = errors.New("no IPTF node is running for this repo")
+var ErrNoNode error = &fsapi.Error{Code: fsapi.Unavailable, Why: "no IPTF node is running for this repo"}
 
 // StatusCmd reports on the node without counting as activity.
 var StatusCmd = statusCmd

@@ -42,6 +42,9 @@ func init() {
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
+	iptfcmd.Classify(iptfcmd.Root)
+	iptfcmd.Classify(iptfcmd.Reflog)
+	iptfcmd.ClassifyKnown(corecmds.Root.Subcommands["add"]) // the Python API's add and cid_of
 	iptfcmd.GuardBlockRemoval(corecmds.Root)
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)

@@ -34,6 +34,8 @@ def add(path: str | os.PathLike[str], **options: Any) -> str:
     chunker="size-1048576", trickle=True`.
     """
     path = os.fspath(path)
+    if not os.path.exists(path):  # kubo's command line reports this before the node sees it
+        raise NotFound(f"{path}: no such file or directory")
     args = ["add", "--quieter"]
     if os.path.isdir(path) and "recursive" not in options and "r" not in options:
         args.append("--recursive")
