@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 
 #include "node_api.h"
 #include "node_client.h"
+#include "protocol.h"
 #include "tensorflow/c/experimental/filesystem/filesystem_interface.h"
 #include "tensorflow/c/tf_status.h"
 
@@ -526,6 +528,112 @@ TEST_F(FsTest, RestartsStoppedNode) {
   const std::string sock = repo + "/api.sock";
   for (int i = 0; i < 200 && access(sock.c_str(), F_OK) == 0; i++) usleep(50 * 1000);
   EXPECT_EQ(ReadAll(p), "still here");
+}
+
+// The golden answers of iptf/go/protocol/testdata/, decoded by the plugin's own decoders: a
+// field renamed on the node's side fails here too. $IPTF_PROTOCOL_FIXTURES overrides the folder.
+std::string Fixture(const std::string& name) {
+  const char* dir = getenv("IPTF_PROTOCOL_FIXTURES");
+  const std::string path = std::string(dir && *dir ? dir : IPTF_PROTOCOL_FIXTURES) + "/" + name;
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(ProtocolFixtures, Stat) {
+  iptf::PathInfo info;
+  ASSERT_TRUE(iptf::protocol::DecodeStat("iptf/stat", Fixture("stat.json"), &info).ok());
+  EXPECT_EQ(info.uri, "iptf://repo/root/data/train.tfrecord");
+  EXPECT_FALSE(info.is_dir);
+  EXPECT_EQ(info.size, 393216u);
+  EXPECT_EQ(info.cid, "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi");
+  ASSERT_TRUE(iptf::protocol::DecodeStat("iptf/stat", Fixture("stat-meta.json"), &info).ok());
+  EXPECT_EQ(info.cid, "");
+  EXPECT_GT(info.size, 0u);
+}
+
+TEST(ProtocolFixtures, Listing) {
+  std::vector<iptf::DirEntry> entries;
+  ASSERT_TRUE(iptf::protocol::DecodeListing("iptf/ls", Fixture("ls.json"), &entries).ok());
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].name, "train.tfrecord");
+  EXPECT_FALSE(entries[0].is_dir);
+  EXPECT_EQ(entries[0].size, 393216u);
+  EXPECT_EQ(entries[1].name, "eval");
+  EXPECT_TRUE(entries[1].is_dir);
+}
+
+TEST(ProtocolFixtures, Matches) {
+  std::vector<std::string> matches;
+  ASSERT_TRUE(iptf::protocol::DecodeMatches("iptf/glob", Fixture("glob.json"), &matches).ok());
+  EXPECT_EQ(matches, (std::vector<std::string>{"iptf://repo/root/data/train.tfrecord",
+                                               "iptf://repo/root/data/test.tfrecord"}));
+}
+
+void ExpectTwoSpans(const iptf::FileMap& m) {
+  EXPECT_EQ(m.cid, "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi");
+  EXPECT_EQ(m.size, 393216u);
+  EXPECT_FALSE(m.has_inline);
+  ASSERT_EQ(m.spans.size(), 2u);
+  EXPECT_EQ(m.spans[0].offset, 0u);
+  EXPECT_EQ(m.spans[0].length, 262144u);
+  EXPECT_EQ(m.spans[0].cid, "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
+  EXPECT_TRUE(m.spans[0].local);
+  EXPECT_EQ(m.spans[0].file, "/home/u/.iptf/blocks/XY/CIQXY.data");
+  EXPECT_EQ(m.spans[0].file_offset, 14u);
+  EXPECT_EQ(m.spans[1].offset, 262144u);
+  EXPECT_EQ(m.spans[1].length, 131072u);
+  EXPECT_FALSE(m.spans[1].local);
+  EXPECT_EQ(m.spans[1].file, "");
+}
+
+TEST(ProtocolFixtures, OpenAndBlockMap) {
+  iptf::FileMap m;
+  ASSERT_TRUE(iptf::protocol::DecodeFileMap("iptf/open", Fixture("open.json"), &m).ok());
+  ExpectTwoSpans(m);
+  ASSERT_TRUE(iptf::protocol::DecodeFileMap("iptf/blockmap", Fixture("blockmap.json"), &m).ok());
+  ExpectTwoSpans(m);
+}
+
+TEST(ProtocolFixtures, OpenInline) {
+  iptf::FileMap m;
+  ASSERT_TRUE(iptf::protocol::DecodeFileMap("iptf/open", Fixture("open-inline.json"), &m).ok());
+  EXPECT_TRUE(m.has_inline);
+  EXPECT_EQ(m.inline_data.rfind("{\"IpfsPath\":\"iptf://ipfs/", 0), 0u) << m.inline_data;
+  EXPECT_EQ(m.size, m.inline_data.size());
+  EXPECT_TRUE(m.spans.empty());
+}
+
+TEST(ProtocolFixtures, Written) {
+  iptf::Written w;
+  ASSERT_TRUE(iptf::protocol::DecodeWritten("iptf/write", Fixture("write.json"), &w).ok());
+  EXPECT_EQ(w.uri, "iptf://repo/root/data/train.tfrecord");
+  EXPECT_EQ(w.size, 393216u);
+  EXPECT_FALSE(w.queued);
+  ASSERT_TRUE(iptf::protocol::DecodeWritten("iptf/write", Fixture("write-queued.json"), &w).ok());
+  EXPECT_TRUE(w.queued);
+  EXPECT_EQ(w.cid, "");
+}
+
+TEST(ProtocolFixtures, Status) {
+  iptf::NodeStatus st;
+  ASSERT_TRUE(iptf::protocol::DecodeStatus("iptf/status", Fixture("status.json"), &st).ok());
+  EXPECT_EQ(st.repo, "/home/u/.iptf");
+  EXPECT_EQ(st.api_socket, "/home/u/.iptf/api.sock");
+  EXPECT_EQ(st.pid, 4242);
+  EXPECT_TRUE(st.on_demand);
+}
+
+// An answer that lacks a field the plugin needs is Internal, naming the command; a directory
+// where a file was asked for is FailedPrecondition.
+TEST(ProtocolFixtures, MismatchesAreErrors) {
+  iptf::PathInfo info;
+  iptf::Status s = iptf::protocol::DecodeStat("iptf/stat", R"({"Uri":"iptf://ipfs/x","Kind":"file"})", &info);
+  EXPECT_EQ(s.code, TF_INTERNAL);
+  EXPECT_NE(s.message.find("iptf/stat"), std::string::npos) << s.message;
+  iptf::FileMap m;
+  s = iptf::protocol::DecodeFileMap("iptf/open", R"({"Cid":"x","Type":"directory","Size":0,"Spans":null})", &m);
+  EXPECT_EQ(s.code, TF_FAILED_PRECONDITION);
 }
 
 }  // namespace

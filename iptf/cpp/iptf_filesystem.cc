@@ -239,7 +239,7 @@ class StagedFile {
     // Create (or truncate) the file now: this also reports a missing parent or a directory.
     // It is not a write worth a reflog entry; close records the file's final content.
     f->dirty_ = true;
-    if (Status s = f->Push(/*record=*/false); !s.ok()) return s;
+    if (Status s = f->Push(/*nolog=*/true); !s.ok()) return s;
     f->dirty_ = true;
     *out = std::move(f);
     return Ok();
@@ -273,11 +273,11 @@ class StagedFile {
   }
 
   // Hands the staged content to the node if it changed since the last time.
-  Status Push(bool record = true) {
+  Status Push(bool nolog = false) {
     if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
     if (Status s = FlushBuffer(); !s.ok()) return s;
     if (!dirty_) return Ok();
-    if (Status s = api::Write(uri_, path_, size_, record); !s.ok()) return s;
+    if (Status s = api::Write(uri_, path_, size_, nolog); !s.ok()) return s;
     dirty_ = false;
     return Ok();
   }

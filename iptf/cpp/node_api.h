@@ -7,40 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "protocol.h"
 #include "status.h"
 
 namespace iptf {
-
-// A run of a file's bytes: in a local block file (when `file` is set), or to fetch by CID.
-struct Span {
-  uint64_t offset = 0;       // in the file
-  uint64_t length = 0;
-  std::string cid;           // the block, or the root of a subtree not stored locally
-  bool local = false;        // the node has the bytes
-  std::string file;          // block file holding them, when local and stored as a file
-  uint64_t file_offset = 0;  // where the run starts inside `file`
-};
-
-// Where a file's bytes are: from iptf/open or iptf/blockmap.
-struct FileMap {
-  std::string cid;
-  uint64_t size = 0;
-  std::vector<Span> spans;  // in order, covering [0, size)
-  bool has_inline = false;  // the whole content came with the map (iptf://meta/ files)
-  std::string inline_data;
-};
-
-struct PathInfo {
-  bool is_dir = false;
-  uint64_t size = 0;
-  std::string cid;
-};
-
-struct DirEntry {
-  std::string name;
-  bool is_dir = false;
-  uint64_t size = 0;
-};
 
 namespace api {
 
@@ -48,15 +18,16 @@ Status Stat(const std::string& uri, PathInfo* out);
 Status List(const std::string& uri, std::vector<DirEntry>* out);
 // Opens a file for reading; a directory is FailedPrecondition.
 Status Open(const std::string& uri, FileMap* out);
-// Maps the subtree /ipfs/<cid>; offsets are relative to it.
+// Maps the subtree iptf://ipfs/<cid>; offsets are relative to it.
 Status BlockMap(const std::string& cid, FileMap* out);
-// Reads exactly `length` bytes at `offset` of /ipfs/<cid> into out (fetching as needed).
+// Reads exactly `length` bytes at `offset` of the block /ipfs/<cid> into out (kubo's cat).
 Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
 // Bytes [offset, offset+length) of the file rooted at root_cid, fetched by the node, which
 // also reads ahead for sequential readers (iptf/read).
 Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out);
-// Puts the staged local file's first `size` bytes at uri (a reused staging file can be longer).
-Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool record = true);
+// Puts the staged local file's first `size` bytes at uri (a reused staging file can be longer);
+// nolog leaves the write out of the reflog.
+Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool nolog = false);
 // Hands the staged local file to the node, which puts it at uri in the background (every
 // operation on uri waits for it). queued: the node now owns the file (else it applied it).
 Status WriteBack(const std::string& uri, const std::string& staged_file, uint64_t size, bool* queued);

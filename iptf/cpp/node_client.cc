@@ -24,6 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol.h"
+
 extern char** environ;
 
 namespace iptf::client {
@@ -159,12 +161,10 @@ Status LookUp() {
   std::string out;
   Status s = RunStatus(&out);
   if (!s.ok()) return s;
-  std::string repo;
-  try {
-    repo = nlohmann::json::parse(out).at("Repo").get<std::string>();
-  } catch (const std::exception& e) {
-    return Error(TF_UNAVAILABLE, std::string("unexpected output from `iptf-node iptf status`: ") + e.what());
-  }
+  NodeStatus status;
+  if (Status d = protocol::DecodeStatus("iptf status", out, &status); !d.ok())
+    return Error(TF_UNAVAILABLE, d.message);
+  const std::string& repo = status.repo;
   std::ifstream in(repo + "/api");
   std::string addr;
   if (!(in >> addr)) return Error(TF_UNAVAILABLE, "cannot read the node's API address from " + repo + "/api");

@@ -1,12 +1,10 @@
 #include "status.h"
 
-#include <algorithm>
-#include <cctype>
-
 namespace iptf {
 namespace {
 
-// The codes the node names in front of its messages.
+// The codes the node names in front of its messages (fsapi.Code in the Go node). The node
+// classifies every error its iptf/ commands send, so nothing is guessed from the text here.
 struct Prefix {
   std::string_view name;
   TF_Code code;
@@ -18,28 +16,11 @@ constexpr Prefix kPrefixes[] = {
     {"FailedPrecondition", TF_FAILED_PRECONDITION},
     {"InvalidArgument", TF_INVALID_ARGUMENT},
     {"OutOfRange", TF_OUT_OF_RANGE},
+    {"ResourceExhausted", TF_RESOURCE_EXHAUSTED},
     {"Unavailable", TF_UNAVAILABLE},
     {"Internal", TF_INTERNAL},
     {"Unimplemented", TF_UNIMPLEMENTED},
 };
-
-bool Contains(std::string_view haystack, std::string_view needle) {
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-  return it != haystack.end();
-}
-
-// Guesses a code from the text of errors that carry no prefix (kubo's own commands).
-TF_Code Guess(std::string_view text) {
-  if (Contains(text, "context deadline exceeded") || Contains(text, "timeout") ||
-      Contains(text, "timed out"))
-    return TF_UNAVAILABLE;
-  if (Contains(text, "not found") || Contains(text, "no link named") ||
-      Contains(text, "does not exist") || Contains(text, "could not find"))
-    return TF_NOT_FOUND;
-  if (Contains(text, "invalid path") || Contains(text, "invalid cid")) return TF_INVALID_ARGUMENT;
-  return TF_UNKNOWN;
-}
 
 }  // namespace
 
@@ -52,7 +33,8 @@ Status FromNodeMessage(std::string_view message) {
       return Error(p.code, std::string(rest));
     }
   }
-  return Error(Guess(message), std::string(message));
+  // Only errors raised before a command runs (a malformed request) come without a class.
+  return Error(TF_UNKNOWN, std::string(message));
 }
 
 void Set(TF_Status* out, const Status& s, std::string_view path) {

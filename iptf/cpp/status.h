@@ -20,8 +20,8 @@ struct Status {
 inline Status Ok() { return {}; }
 inline Status Error(TF_Code code, std::string message) { return {code, std::move(message)}; }
 
-// Maps the node's error message ("NotFound: ..." or one of kubo's own texts) to a status.
-// The code prefix, when present, is removed from the message.
+// Maps the node's error message ("NotFound: ...") to a status; the code prefix is removed
+// from the message. A message without one is TF_UNKNOWN.
 Status FromNodeMessage(std::string_view message);
 
 // Copies s into out, naming path first unless the message already does.

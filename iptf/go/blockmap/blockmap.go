@@ -15,25 +15,15 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	mh "github.com/multiformats/go-multihash"
+
+	"iptf.io/node/protocol"
 )
 
-// Span is a run of a file's bytes held in one block, or a subtree not stored locally.
-type Span struct {
-	Offset     uint64 // offset of the run in the file
-	Length     uint64 // length of the run
-	Cid        string // block (or subtree root) holding the run
-	Local      bool   // whether the bytes are in the local blockstore
-	File       string `json:",omitempty"` // block file holding the run, when Local and stored as a file
-	FileOffset uint64 `json:",omitempty"` // offset of the run inside File
-}
-
-// Map describes one UnixFS node: its type and size and, for a file, its spans in order.
-type Map struct {
-	Cid   string
-	Type  string // "file", "directory" or "symlink"
-	Size  uint64
-	Spans []Span // a file's spans in order (empty for an empty file); null for other types
-}
+// Span and Map are the protocol's: the block map is what iptf/open and iptf/blockmap answer.
+type (
+	Span = protocol.Span
+	Map  = protocol.FileMap
+)
 
 // prefixLen is how much of a block is read to find where a leaf's data starts.
 const prefixLen = 64
@@ -67,7 +57,7 @@ func (b *Builder) build(ctx context.Context, nd ipld.Node) (*Map, error) {
 	switch n := nd.(type) {
 	case *dag.RawNode:
 		size := uint64(len(n.RawData()))
-		return &Map{Cid: c.String(), Type: "file", Size: size, Spans: []Span{b.rawSpan(c, 0, size)}}, nil
+		return &Map{Cid: c.String(), Type: protocol.TypeFile, Size: size, Spans: []Span{b.rawSpan(c, 0, size)}}, nil
 	case *dag.ProtoNode:
 		fsn, err := unixfs.FSNodeFromBytes(n.Data())
 		if err != nil {
@@ -75,11 +65,11 @@ func (b *Builder) build(ctx context.Context, nd ipld.Node) (*Map, error) {
 		}
 		switch fsn.Type() {
 		case unixfspb.Data_Directory, unixfspb.Data_HAMTShard:
-			return &Map{Cid: c.String(), Type: "directory"}, nil
+			return &Map{Cid: c.String(), Type: protocol.TypeDirectory}, nil
 		case unixfspb.Data_Symlink:
-			return &Map{Cid: c.String(), Type: "symlink", Size: uint64(len(fsn.Data()))}, nil
+			return &Map{Cid: c.String(), Type: protocol.TypeSymlink, Size: uint64(len(fsn.Data()))}, nil
 		case unixfspb.Data_File, unixfspb.Data_Raw:
-			m := &Map{Cid: c.String(), Type: "file", Size: fsn.FileSize(), Spans: []Span{}}
+			m := &Map{Cid: c.String(), Type: protocol.TypeFile, Size: fsn.FileSize(), Spans: []Span{}}
 			if _, err := b.walk(ctx, n, fsn, 0, &m.Spans); err != nil {
 				return nil, err
 			}

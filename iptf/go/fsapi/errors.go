@@ -7,13 +7,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	unixfsio "github.com/ipfs/boxo/ipld/unixfs/io"
 	"github.com/ipfs/boxo/mfs"
+	"github.com/ipfs/boxo/namesys"
+	"github.com/ipfs/boxo/path"
+	"github.com/ipfs/boxo/path/resolver"
+	"github.com/ipfs/boxo/verifcid"
+	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	coreiface "github.com/ipfs/kubo/core/coreiface"
+	"github.com/ipld/go-ipld-prime/datamodel"
+	"github.com/ipld/go-ipld-prime/linking"
+	"github.com/libp2p/go-libp2p/core/routing"
+	mh "github.com/multiformats/go-multihash"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/reflog"
 	"iptf.io/node/uri"
 )
 
@@ -54,8 +69,15 @@ func errorf(code Code, u string, format string, args ...any) *Error {
 	return &Error{Code: code, URI: u, Why: fmt.Sprintf(format, args...)}
 }
 
-// classify turns an error from kubo or boxo into a classified one about the URI.
-func classify(raw string, err error) error {
+// errUnderFile is what fs.lookup answers for a path that runs under a file ("f/x" where f is a
+// file): mfs.Lookup says so only in its text.
+var errUnderFile = errors.New("a parent is not a directory")
+
+// Classify turns any error into a classified one about the URI raw ("" for none). An error
+// that is already classified keeps its class; the others are classified by what they are
+// (errors.Is and errors.As on the values and types kubo, boxo and the IPLD libraries
+// export), never by their text, so that an upgrade that rewords a message cannot reclassify it.
+func Classify(raw string, err error) *Error {
 	if err == nil {
 		return nil
 	}
@@ -68,27 +90,114 @@ func classify(raw string, err error) error {
 		return &Error{Code: InvalidArgument, URI: ue.Raw, Why: ue.Why}
 	}
 	msg := err.Error()
-	switch {
-	case noSpace(err):
-		return errorf(ResourceExhausted, raw, "no space left on the repo's disk (%s)", msg)
-	case errors.Is(err, blockmap.ErrNotUnixFS):
-		return errorf(InvalidArgument, raw, "%s", msg)
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return errorf(Unavailable, raw, "content not retrievable in time (%s)", msg)
-	case errors.Is(err, mfs.ErrNotExist), ipld.IsNotFound(err),
-		strings.Contains(msg, "no link named"), strings.Contains(msg, "does not exist"),
-		strings.Contains(msg, "not found"), strings.Contains(msg, "could not resolve name"):
-		return errorf(NotFound, raw, "no such file or directory")
-	case strings.Contains(msg, "LookupBySegment"), strings.Contains(strings.ToLower(msg), "not a directory"):
-		// mfs.Lookup says "cannot access a/b: Not a directory" (no sentinel error to test for).
-		return errorf(FailedPrecondition, raw, "a parent is not a directory")
-	case strings.Contains(msg, "invalid path"), strings.Contains(msg, "invalid cid"),
-		strings.Contains(msg, "selected encoding not supported"), strings.Contains(msg, "multihash"):
-		return errorf(InvalidArgument, raw, "%s", msg)
-	case errors.Is(err, mfs.ErrDirExists):
-		return errorf(AlreadyExists, raw, "already exists")
+	switch code := codeOf(err); code {
+	case Unavailable:
+		if errors.Is(err, coreiface.ErrOffline) {
+			return errorf(code, raw, "%s", msg)
+		}
+		return errorf(code, raw, "content not retrievable in time (%s)", msg)
+	case NotFound:
+		return errorf(code, raw, "no such file or directory")
+	case FailedPrecondition:
+		if isUnderFile(err) {
+			return errorf(code, raw, "a parent is not a directory")
+		}
+		return errorf(code, raw, "%s", msg)
+	case AlreadyExists:
+		return errorf(code, raw, "already exists")
+	case ResourceExhausted:
+		return errorf(code, raw, "no space left on the repo's disk (%s)", msg)
+	default:
+		return errorf(code, raw, "%s", msg)
 	}
-	return errorf(Internal, raw, "%s", msg)
+}
+
+// classify is Classify as an error (nil for nil).
+func classify(raw string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return Classify(raw, err)
+}
+
+// codeOf is the class of an error from the libraries the node is made of.
+func codeOf(err error) Code {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.Is(err, coreiface.ErrOffline):
+		return Unavailable
+	case noSpace(err):
+		return ResourceExhausted
+	case isNotFound(err), errors.Is(err, reflog.ErrNoEntry):
+		return NotFound
+	case isNotADirectory(err):
+		return FailedPrecondition
+	case isInvalid(err):
+		return InvalidArgument
+	case errors.Is(err, mfs.ErrDirExists), errors.Is(err, os.ErrExist):
+		return AlreadyExists
+	case errors.Is(err, os.ErrPermission):
+		return PermissionDenied
+	}
+	return Internal
+}
+
+// isNotFound: a name missing from a directory, a block the node does not have, a name that
+// does not resolve.
+func isNotFound(err error) bool {
+	var noLink *resolver.ErrNoLink
+	var noKey datamodel.ErrNotExists
+	return errors.Is(err, os.ErrNotExist) || // mfs.Directory.Child, unixfs directories' Find
+		errors.Is(err, mfs.ErrNotExist) ||
+		ipld.IsNotFound(err) ||
+		errors.As(err, &noLink) ||
+		errors.As(err, &noKey) || // a path segment missing from a map or list (dag-cbor, dag-json)
+		errors.Is(err, merkledag.ErrLinkNotFound) ||
+		errors.Is(err, namesys.ErrResolveFailed) ||
+		errors.Is(err, routing.ErrNotFound)
+}
+
+// isNotADirectory: a file, or a node that is no map or list, used as a directory; a directory
+// used as a file.
+func isNotADirectory(err error) bool {
+	return isUnderFile(err) ||
+		errors.Is(err, unixfsio.ErrNotADir) ||
+		errors.Is(err, unixfsio.ErrIsDir) || errors.Is(err, coreiface.ErrIsDir) ||
+		errors.Is(err, coreiface.ErrNotFile) ||
+		errors.Is(err, mfs.ErrIsDirectory)
+}
+
+// isUnderFile: a path that runs under a file.
+func isUnderFile(err error) bool {
+	var wrongKind datamodel.ErrWrongKind
+	return errors.Is(err, errUnderFile) ||
+		errors.As(err, &wrongKind) // the resolver applied a path segment to bytes or a number
+}
+
+// isInvalid: a malformed CID, multihash or path; a codec or hash function this node does not
+// know or does not accept; a block that is no UnixFS node where one is needed.
+func isInvalid(err error) bool {
+	var badCid cid.ErrInvalidCid
+	var badPath *path.ErrInvalidPath
+	var setup linking.ErrLinkingSetup // no decoder or hasher registered for the CID's codec or hash
+	if errors.As(err, &badCid) || errors.As(err, &badPath) || errors.As(err, &setup) {
+		return true
+	}
+	for _, target := range []error{
+		blockmap.ErrNotUnixFS,
+		cid.ErrInvalidEncoding,
+		path.ErrUnknownNamespace, path.ErrInsufficientComponents, path.ErrExpectedImmutable,
+		mh.ErrUnknownCode, mh.ErrTooShort, mh.ErrTooLong, mh.ErrLenNotSupported, mh.ErrInvalidMultihash,
+		mh.ErrVarintBufferShort, mh.ErrVarintTooLong, mh.ErrSumNotSupported, mh.ErrLenTooLarge,
+		verifcid.ErrPossiblyInsecureHashFunction, verifcid.ErrDigestTooSmall, verifcid.ErrDigestTooLarge,
+		unixfs.ErrMalformedFileFormat, unixfs.ErrNotProtoNode, unixfs.ErrUnrecognizedType,
+		merkledag.ErrNotProtobuf, merkledag.ErrNotRawNode,
+	} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // noSpace reports whether err comes from a full disk. kubo's add command hands its errors on

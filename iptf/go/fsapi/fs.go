@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
 	gopath "path"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ import (
 
 	"iptf.io/node/blockmap"
 	"iptf.io/node/fetch"
+	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/staging"
 	"iptf.io/node/uri"
@@ -46,12 +49,9 @@ type FS struct {
 	Staging string
 }
 
-// Read returns the bytes [offset, offset+length) of the file at raw (an iptf:// URI or an
-// /ipfs/ path), fetching the blocks they need and, for a sequential reader, the next window.
+// Read returns the bytes [offset, offset+length) of the file at the iptf:// URI raw, fetching
+// the blocks they need and, for a sequential reader, the next window.
 func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64, who Caller) (io.Reader, error) {
-	if strings.HasPrefix(raw, "/ipfs/") || strings.HasPrefix(raw, "/ipns/") {
-		raw = uri.Scheme + raw[1:]
-	}
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -134,6 +134,10 @@ func (r *fetchingReader) Read(p []byte) (int, error) {
 	if err == io.EOF && r.pos < r.end {
 		err = io.ErrUnexpectedEOF
 	}
+	if err != nil && err != io.EOF {
+		// An error here ends the answer mid-stream (its trailer): it must carry its class too.
+		err = classify(r.raw, err)
+	}
 	return n, err
 }
 
@@ -144,49 +148,6 @@ type Caller struct {
 	NoLog   bool      // leave this operation out of the reflog (e.g. the truncation at open)
 	At      time.Time // when it happened, if not now (a queued write: when the file was closed)
 }
-
-// Stat describes a file or directory.
-type Stat struct {
-	Uri  string
-	Type string // "file" or "directory"
-	Size uint64
-	Cid  string
-}
-
-// Entry is one name in a directory listing.
-type Entry struct {
-	Name string
-	Type string
-	Size uint64
-}
-
-// Opened is an open file: where its bytes are, or (Inline) the bytes themselves.
-type Opened struct {
-	blockmap.Map
-	Inline *string `json:",omitempty"`
-}
-
-// Staged is a staging file handed to a writer (iptf/stage): the writer overwrites Path from
-// its start and hands it back with the number of bytes it wrote.
-type Staged struct {
-	Uri  string
-	Path string
-}
-
-// Written is the result of a write: the CID of what now stands at the path.
-type Written struct {
-	Uri  string
-	Cid  string
-	Size uint64
-	Name string `json:",omitempty"` // the IPNS path, for a publish
-	// Queued: the file is queued for the tree (WriteBack); Cid and Size come when it is applied.
-	Queued bool `json:",omitempty"`
-}
-
-const (
-	typeFile = "file"
-	typeDir  = "directory"
-)
 
 // treeMu serialises changes to the writable tree: flushing a directory replaces the cached
 // objects of its children, so a change made through a stale object would be lost.
@@ -269,15 +230,75 @@ func (fs *FS) node(ctx context.Context, u uri.URI) (ipld.Node, error) {
 			return nil, errorf(InvalidArgument, u.Raw, "%s", err)
 		}
 		nd, err := fs.API.ResolveNode(ctx, p)
-		return nd, classify(u.Raw, err)
+		if err != nil {
+			return nil, fs.resolveError(ctx, u, p, err)
+		}
+		return nd, nil
 	default:
-		fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+		fsn, err := fs.lookup(u.Path)
 		if err != nil {
 			return nil, classify(u.Raw, err)
 		}
 		nd, err := fsn.GetNode()
 		return nd, classify(u.Raw, err)
 	}
+}
+
+// resolveError classifies the failure to resolve the content path p of u. Kubo's resolver
+// reports a path that runs under a file in several ways, depending on how the file's blocks
+// are laid out (go-ipld-prime's ErrWrongKind for a one-block file, ErrNoLink for a file of
+// many), and a path into a dag-cbor or dag-json block fails like a missing name
+// (ErrNotExists). So the ancestors are looked at, from the root down: the first that is no
+// UnixFS directory gives the class (a file: FailedPrecondition; no UnixFS node at all:
+// InvalidArgument). Otherwise the error's own class stands.
+func (fs *FS) resolveError(ctx context.Context, u uri.URI, p path.Path, err error) error {
+	if ctx.Err() != nil {
+		// The name resolution kubo starts with reports a cut-short request as
+		// namesys.ErrResolveFailed, without the context's error inside.
+		return errorf(Unavailable, u.Raw, "content not retrievable in time (%s)", ctx.Err())
+	}
+	segs := p.Segments() // namespace, root, then the names below it
+	for i := 2; i < len(segs); i++ {
+		ancestor, perr := path.NewPathFromSegments(segs[:i]...)
+		if perr != nil {
+			break
+		}
+		nd, rerr := fs.API.ResolveNode(ctx, ancestor)
+		if rerr != nil {
+			break
+		}
+		typ, _, derr := describe(ancestor.String(), nd)
+		if derr != nil {
+			return errorf(InvalidArgument, u.Raw, "%s is no UnixFS directory: IPTF reads no paths inside it",
+				uri.Format(u.Namespace, ancestor.String()))
+		}
+		if typ != protocol.TypeDirectory {
+			return errorf(FailedPrecondition, u.Raw, "a parent is not a directory: %s is a file",
+				uri.Format(u.Namespace, ancestor.String()))
+		}
+	}
+	return classify(u.Raw, err)
+}
+
+// lookup returns what stands at an MFS path. mfs.Lookup reports a file on the way only in
+// its text, so the walk is done here, where that case is errUnderFile.
+func (fs *FS) lookup(p string) (mfs.FSNode, error) {
+	var cur mfs.FSNode = fs.Node.FilesRoot.GetDirectory()
+	for _, name := range strings.Split(strings.Trim(p, "/"), "/") {
+		if name == "" {
+			continue
+		}
+		dir, ok := cur.(*mfs.Directory)
+		if !ok {
+			return nil, errUnderFile
+		}
+		child, err := dir.Child(name)
+		if err != nil {
+			return nil, err
+		}
+		cur = child
+	}
+	return cur, nil
 }
 
 // fileNode returns the node of the file at u and its size; a directory is FailedPrecondition.
@@ -290,7 +311,7 @@ func (fs *FS) fileNode(ctx context.Context, u uri.URI) (ipld.Node, uint64, error
 	if err != nil {
 		return nil, 0, err
 	}
-	if typ != typeFile {
+	if typ != protocol.TypeFile {
 		return nil, 0, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
 	return nd, size, nil
@@ -300,7 +321,7 @@ func (fs *FS) fileNode(ctx context.Context, u uri.URI) (ipld.Node, uint64, error
 func describe(raw string, nd ipld.Node) (string, uint64, error) {
 	switch n := nd.(type) {
 	case *dag.RawNode:
-		return typeFile, uint64(len(n.RawData())), nil
+		return protocol.TypeFile, uint64(len(n.RawData())), nil
 	case *dag.ProtoNode:
 		fsn, err := unixfs.FSNodeFromBytes(n.Data())
 		if err != nil {
@@ -308,18 +329,18 @@ func describe(raw string, nd ipld.Node) (string, uint64, error) {
 		}
 		switch fsn.Type() {
 		case unixfspb.Data_Directory, unixfspb.Data_HAMTShard:
-			return typeDir, 0, nil
+			return protocol.TypeDirectory, 0, nil
 		case unixfspb.Data_Symlink:
-			return typeFile, uint64(len(fsn.Data())), nil
+			return protocol.TypeFile, uint64(len(fsn.Data())), nil
 		default:
-			return typeFile, fsn.FileSize(), nil
+			return protocol.TypeFile, fsn.FileSize(), nil
 		}
 	}
 	return "", 0, errorf(InvalidArgument, raw, "not a UnixFS node (codec 0x%x)", nd.Cid().Prefix().Codec)
 }
 
 // Stat describes the file or directory at raw.
-func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
+func (fs *FS) Stat(ctx context.Context, raw string) (*protocol.Stat, error) {
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -329,7 +350,7 @@ func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Stat{Uri: u.String(), Type: typeFile, Size: uint64(len(text))}, nil
+		return &protocol.Stat{Uri: u.String(), Type: protocol.TypeFile, Size: uint64(len(text))}, nil
 	}
 	nd, err := fs.node(ctx, u)
 	if err != nil {
@@ -339,11 +360,11 @@ func (fs *FS) Stat(ctx context.Context, raw string) (*Stat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stat{Uri: u.String(), Type: typ, Size: size, Cid: nd.Cid().String()}, nil
+	return &protocol.Stat{Uri: u.String(), Type: typ, Size: size, Cid: nd.Cid().String()}, nil
 }
 
 // List names the entries of the directory at raw.
-func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
+func (fs *FS) List(ctx context.Context, raw string) ([]protocol.Entry, error) {
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -351,7 +372,7 @@ func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
 	if u.Namespace == uri.IPFS || u.Namespace == uri.IPNS {
 		return fs.listContent(ctx, u)
 	}
-	fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+	fsn, err := fs.lookup(u.Path)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
@@ -363,25 +384,25 @@ func (fs *FS) List(ctx context.Context, raw string) ([]Entry, error) {
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	out := make([]Entry, 0, len(listing))
+	out := make([]protocol.Entry, 0, len(listing))
 	for _, l := range listing {
-		e := Entry{Name: l.Name, Type: typeFile, Size: uint64(l.Size)}
+		e := protocol.Entry{Name: l.Name, Type: protocol.TypeFile, Size: uint64(l.Size)}
 		if mfs.NodeType(l.Type) == mfs.TDir {
-			e.Type, e.Size = typeDir, 0
+			e.Type, e.Size = protocol.TypeDirectory, 0
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
+func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]protocol.Entry, error) {
 	nd, err := fs.node(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	if typ, _, err := describe(u.Raw, nd); err != nil {
 		return nil, err
-	} else if typ != typeDir {
+	} else if typ != protocol.TypeDirectory {
 		return nil, errorf(FailedPrecondition, u.Raw, "not a directory")
 	}
 	ch := make(chan coreiface.DirEntry)
@@ -389,11 +410,11 @@ func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
 	go func() {
 		errc <- fs.API.Unixfs().Ls(ctx, path.FromCid(nd.Cid()), ch, options.Unixfs.ResolveChildren(true))
 	}()
-	var out []Entry
+	var out []protocol.Entry
 	for e := range ch {
-		entry := Entry{Name: e.Name, Type: typeFile, Size: e.Size}
+		entry := protocol.Entry{Name: e.Name, Type: protocol.TypeFile, Size: e.Size}
 		if e.Type == coreiface.TDirectory {
-			entry.Type, entry.Size = typeDir, 0
+			entry.Type, entry.Size = protocol.TypeDirectory, 0
 		}
 		out = append(out, entry)
 	}
@@ -404,7 +425,7 @@ func (fs *FS) listContent(ctx context.Context, u uri.URI) ([]Entry, error) {
 }
 
 // Open maps the file at raw for reading and records the read in the reflog.
-func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error) {
+func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*protocol.Opened, error) {
 	u, err := fs.parseSettled(ctx, raw)
 	if err != nil {
 		return nil, err
@@ -415,7 +436,7 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error)
 			return nil, err
 		}
 		s := string(text)
-		return &Opened{Map: blockmap.Map{Type: typeFile, Size: uint64(len(text)), Spans: []blockmap.Span{}}, Inline: &s}, nil
+		return &protocol.Opened{FileMap: protocol.FileMap{Type: protocol.TypeFile, Size: uint64(len(text)), Spans: []protocol.Span{}}, Inline: &s}, nil
 	}
 	nd, err := fs.node(ctx, u)
 	if err != nil {
@@ -425,11 +446,29 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*Opened, error)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	if m.Type == typeDir {
+	if m.Type == protocol.TypeDirectory {
 		return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
 	fs.record(reflog.Read, u, m.Cid, m.Size, who)
-	return &Opened{Map: *m}, nil
+	return &protocol.Opened{FileMap: *m}, nil
+}
+
+// BlockMap maps the file or directory at raw without fetching any block it does not hold
+// (beyond the path's own) and without recording a read: a reader's look at a subtree.
+func (fs *FS) BlockMap(ctx context.Context, raw string) (*protocol.FileMap, error) {
+	u, err := fs.parseSettled(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Namespace == uri.Meta {
+		return nil, errorf(InvalidArgument, u.Raw, "meta files have no blocks: open them")
+	}
+	nd, err := fs.node(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fs.Blocks.Build(ctx, nd)
+	return m, classify(u.Raw, err)
 }
 
 func (fs *FS) record(op reflog.Op, u uri.URI, c string, size uint64, who Caller) {
@@ -475,9 +514,12 @@ func (fs *FS) parentDir(u uri.URI) (*mfs.Directory, string, error) {
 		return nil, "", errorf(FailedPrecondition, u.Raw, "is the root directory")
 	}
 	dirPath, name := gopath.Split(u.Path)
-	fsn, err := mfs.Lookup(fs.Node.FilesRoot, dirPath)
+	fsn, err := fs.lookup(dirPath)
 	if err != nil {
-		return nil, "", errorf(NotFound, u.Raw, "parent directory does not exist")
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, "", errorf(NotFound, u.Raw, "parent directory does not exist")
+		}
+		return nil, "", classify(u.Raw, err)
 	}
 	dir, ok := fsn.(*mfs.Directory)
 	if !ok {
@@ -495,7 +537,7 @@ func (fs *FS) existing(u uri.URI) (*mfs.Directory, string, mfs.FSNode, error) {
 	}
 	child, err := dir.Child(name)
 	if err != nil {
-		return nil, "", nil, errorf(NotFound, u.Raw, "no such file or directory")
+		return nil, "", nil, classify(u.Raw, err)
 	}
 	return dir, name, child, nil
 }
@@ -528,11 +570,16 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 	if err != nil {
 		return err
 	}
-	if fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err == nil {
+	// Checked under the lock: mfs.Mkdir reports a file among the parents only in its text.
+	treeMu.Lock()
+	defer treeMu.Unlock()
+	if fsn, err := fs.lookup(u.Path); err == nil {
 		if fsn.Type() == mfs.TDir && parents {
 			return nil
 		}
 		return errorf(AlreadyExists, u.Raw, "already exists")
+	} else if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errUnderFile) {
+		return classify(u.Raw, err)
 	}
 	if !parents {
 		if _, _, err := fs.parentDir(u); err != nil {
@@ -541,13 +588,12 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 	} else {
 		// Every existing ancestor must be a directory.
 		for p := gopath.Dir(u.Path); p != "/"; p = gopath.Dir(p) {
-			if fsn, err := mfs.Lookup(fs.Node.FilesRoot, p); err == nil && fsn.Type() != mfs.TDir {
-				return errorf(FailedPrecondition, u.Raw, "%s is a file", uri.Format(uri.Repo, p))
+			if fsn, err := fs.lookup(p); err == nil && fsn.Type() != mfs.TDir {
+				return errorf(FailedPrecondition, u.Raw, "a parent is not a directory: %s is a file",
+					uri.Format(uri.Repo, p))
 			}
 		}
 	}
-	treeMu.Lock()
-	defer treeMu.Unlock()
 	err = mfs.Mkdir(fs.Node.FilesRoot, u.Path, mfs.MkdirOpts{Mkparents: parents, Flush: true})
 	if err == nil {
 		fs.supersede(u)
@@ -617,7 +663,7 @@ func (fs *FS) unlink(ctx context.Context, u uri.URI, dir *mfs.Directory, name st
 }
 
 // Copy puts the file at src (any namespace) at dst in the writable tree, without moving bytes.
-func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Written, error) {
+func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*protocol.Written, error) {
 	src, err := fs.parseSettled(ctx, rawSrc)
 	if err != nil {
 		return nil, err
@@ -647,7 +693,7 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*Wri
 	}
 	fs.supersede(dst)
 	fs.record(reflog.Write, dst, nd.Cid().String(), size, who)
-	return &Written{Uri: dst.String(), Cid: nd.Cid().String(), Size: size}, nil
+	return &protocol.Written{Uri: dst.String(), Cid: nd.Cid().String(), Size: size}, nil
 }
 
 // meta describes a repo path: its CID now, and its path under the node's own IPNS name.
@@ -657,7 +703,7 @@ type meta struct {
 }
 
 func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
-	fsn, err := mfs.Lookup(fs.Node.FilesRoot, u.Path)
+	fsn, err := fs.lookup(u.Path)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
@@ -673,8 +719,8 @@ func (fs *FS) metaJSON(ctx context.Context, u uri.URI) ([]byte, error) {
 }
 
 // metaCommand runs a command written to a meta URI.
-func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*Written, error) {
-	if _, err := mfs.Lookup(fs.Node.FilesRoot, u.Path); err != nil {
+func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (*protocol.Written, error) {
+	if _, err := fs.lookup(u.Path); err != nil {
 		return nil, classify(u.Raw, err) // a command names the tree at an existing path
 	}
 	body, err := readSmall(staged)
@@ -682,7 +728,7 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (
 		return nil, errorf(InvalidArgument, u.Raw, "%s", err)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return &Written{Uri: u.String()}, nil // opening for write stages nothing yet
+		return &protocol.Written{Uri: u.String()}, nil // opening for write stages nothing yet
 	}
 	var cmd struct {
 		Command string `json:"command"`
@@ -703,7 +749,7 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	return &Written{Uri: u.String(), Cid: root.Cid().String(), Name: uri.Scheme + "ipns/" + name.String()}, nil
+	return &protocol.Written{Uri: u.String(), Cid: root.Cid().String(), Name: uri.Scheme + "ipns/" + name.String()}, nil
 }
 
 func readSmall(file staging.File) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	gopath "path"
 	"strings"
 
+	"iptf.io/node/protocol"
 	"iptf.io/node/uri"
 )
 
@@ -56,7 +57,7 @@ func (fs *FS) globFrom(ctx context.Context, base string, segs []string, out *[]s
 	}
 	for _, e := range entries {
 		if ok, _ := gopath.Match(segs[0], e.Name); ok {
-			if len(segs) > 1 && e.Type != typeDir {
+			if len(segs) > 1 && e.Type != protocol.TypeDirectory {
 				continue
 			}
 			if err := fs.globFrom(ctx, base+"/"+e.Name, segs[1:], out); err != nil {

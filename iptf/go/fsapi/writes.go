@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/boxo/mfs"
 
+	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/staging"
 	"iptf.io/node/uri"
@@ -16,7 +17,7 @@ import (
 
 // Write imports the staged file (written by the plugin) and puts it at raw before it returns.
 // For a meta URI the file holds a command instead, e.g. {"command": "publish"}.
-func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Caller) (*Written, error) {
+func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Caller) (*protocol.Written, error) {
 	u, err := fs.writeTarget(raw, staged)
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Ca
 // file: the bytes reach the tree in the background, and every operation on raw waits for
 // them. What would make the write fail later (no parent, a directory at raw) fails now.
 // Without a queue, or for a meta URI, it is Write.
-func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, who Caller) (*Written, error) {
+func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, who Caller) (*protocol.Written, error) {
 	u, err := fs.writeTarget(raw, staged)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, wh
 	if err := fs.Pending.EnqueueWrite(u.Path, staged, who.Pid, who.Program, who.NoLog); err != nil {
 		return nil, errorf(Internal, u.Raw, "%s", err)
 	}
-	return &Written{Uri: u.String(), Queued: true}, nil
+	return &protocol.Written{Uri: u.String(), Queued: true}, nil
 }
 
 // Apply carries out an op from the write-back queue.
@@ -97,7 +98,7 @@ func (fs *FS) roomToQueue(staged staging.File) bool {
 // Stage hands a writer of raw a staging file to fill, once raw can take a file: writable,
 // with a parent directory and no directory at it. The tree does not change until the file
 // is handed back (Write, WriteBack), so a write that never completes leaves raw as it was.
-func (fs *FS) Stage(ctx context.Context, raw string) (*Staged, error) {
+func (fs *FS) Stage(ctx context.Context, raw string) (*protocol.Staged, error) {
 	u, err := parse(raw)
 	if err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func (fs *FS) Stage(ctx context.Context, raw string) (*Staged, error) {
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	return &Staged{Uri: u.String(), Path: path}, nil
+	return &protocol.Staged{Uri: u.String(), Path: path}, nil
 }
 
 // writeTarget parses the URI a staged file is written to, and checks that the staged file is
@@ -149,7 +150,7 @@ func (fs *FS) checkFileTarget(u uri.URI) error {
 }
 
 // importAndPlace imports staged as `iptf add` would and puts the result at u.
-func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File, who Caller) (*Written, error) {
+func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File, who Caller) (*protocol.Written, error) {
 	if _, _, err := fs.parentDir(u); err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File
 	fs.supersede(u)
 	_, size, _ := describe(u.Raw, nd)
 	fs.record(reflog.Write, u, c.String(), size, who)
-	return &Written{Uri: u.String(), Cid: c.String(), Size: size}, nil
+	return &protocol.Written{Uri: u.String(), Cid: c.String(), Size: size}, nil
 }
 
 // Move renames src to dst inside the writable tree, replacing a file at dst. A file still

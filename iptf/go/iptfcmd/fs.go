@@ -10,6 +10,7 @@ import (
 	"iptf.io/node/blockmap"
 	"iptf.io/node/fsapi"
 	"iptf.io/node/lifecycle"
+	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/repodir"
 	"iptf.io/node/staging"
@@ -107,6 +108,10 @@ var callerOptions = []cmds.Option{
 	cmds.StringOption("program", "Program the operation is done for (recorded in the reflog)."),
 }
 
+// noLogOption leaves an operation out of the reflog (fsapi.Caller.NoLog; the write-back
+// journal's "nolog").
+const noLogOption = "nolog"
+
 func caller(req *cmds.Request) fsapi.Caller {
 	pid, _ := req.Options["pid"].(int)
 	program, _ := req.Options["program"].(string)
@@ -138,33 +143,24 @@ func fsCommand[T any](tagline string, args []cmds.Argument, opts []cmds.Option,
 	}
 }
 
-// Listing is a directory's entries.
-type Listing struct{ Entries []fsapi.Entry }
-
-// Matches are the URIs a pattern matched.
-type Matches struct{ Matches []string }
-
-// Done is the empty result of a command that only changes things.
-type Done struct{}
-
 var fsCommands = map[string]*cmds.Command{
 	"stat": fsCommand("Describe the file or directory at an iptf:// URI.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI")}, nil,
-		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Stat, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Stat, error) {
 			return fs.Stat(req.Context, req.Arguments[0])
 		}),
 	"ls": fsCommand("List the directory at an iptf:// URI.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI of a directory")}, nil,
-		func(req *cmds.Request, fs *fsapi.FS) (*Listing, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Listing, error) {
 			entries, err := fs.List(req.Context, req.Arguments[0])
 			if entries == nil {
-				entries = []fsapi.Entry{}
+				entries = []protocol.Entry{}
 			}
-			return &Listing{Entries: entries}, err
+			return &protocol.Listing{Entries: entries}, err
 		}),
 	"open": fsCommand("Map a file for reading: where each byte range lives (recorded in the reflog).",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI of a file")}, callerOptions,
-		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Opened, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Opened, error) {
 			return fs.Open(req.Context, req.Arguments[0], caller(req))
 		}),
 	"write": fsCommand("Import a staged local file and put it at an iptf://repo/root/ URI.",
@@ -172,11 +168,11 @@ var fsCommands = map[string]*cmds.Command{
 		append([]cmds.Option{
 			cmds.StringOption("file", "Absolute path of the staged file to import."),
 			cmds.Int64Option("size", "How many of the staged file's first bytes are its content (default: all)."),
-			cmds.BoolOption("record", "Record the write in the reflog.").WithDefault(true),
+			cmds.BoolOption(noLogOption, "Leave the write out of the reflog."),
 			cmds.BoolOption("queue", "Return once the file is queued: the node then owns the staged file and "+
 				"applies it in the background; operations on the path wait for it."),
 		}, callerOptions...),
-		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Written, error) {
 			staged := staging.File{Size: staging.Whole}
 			staged.Path, _ = req.Options["file"].(string)
 			if size, ok := req.Options["size"].(int64); ok {
@@ -186,8 +182,7 @@ var fsCommands = map[string]*cmds.Command{
 				staged.Size = size
 			}
 			who := caller(req)
-			record, _ := req.Options["record"].(bool)
-			who.NoLog = !record
+			who.NoLog, _ = req.Options[noLogOption].(bool)
 			if queue, _ := req.Options["queue"].(bool); queue {
 				return fs.WriteBack(req.Context, req.Arguments[0], staged, who)
 			}
@@ -196,33 +191,36 @@ var fsCommands = map[string]*cmds.Command{
 	"mkdir": fsCommand("Create a directory under iptf://repo/root/.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI of the directory")},
 		[]cmds.Option{cmds.BoolOption("parents", "Create missing parents; an existing directory is no error.")},
-		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Done, error) {
 			parents, _ := req.Options["parents"].(bool)
-			return &Done{}, fs.Mkdir(req.Context, req.Arguments[0], parents)
+			return &protocol.Done{}, fs.Mkdir(req.Context, req.Arguments[0], parents)
 		}),
 	"rm": fsCommand("Remove a file, an empty directory or a tree under iptf://repo/root/.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI to remove")},
 		append([]cmds.Option{cmds.StringOption("kind", "file, dir (empty) or recursive.").WithDefault(fsapi.RemoveFile)},
 			callerOptions...),
-		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Done, error) {
 			kind, _ := req.Options["kind"].(string)
-			return &Done{}, fs.Remove(req.Context, req.Arguments[0], kind, caller(req))
+			return &protocol.Done{}, fs.Remove(req.Context, req.Arguments[0], kind, caller(req))
 		}),
 	"mv": fsCommand("Rename within iptf://repo/root/, replacing a file at the destination.",
 		[]cmds.Argument{uriArg("source", "source URI"), uriArg("destination", "destination URI")}, nil,
-		func(req *cmds.Request, fs *fsapi.FS) (*Done, error) {
-			return &Done{}, fs.Move(req.Context, req.Arguments[0], req.Arguments[1])
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Done, error) {
+			return &protocol.Done{}, fs.Move(req.Context, req.Arguments[0], req.Arguments[1])
 		}),
 	"cp": fsCommand("Copy a file from any iptf:// URI into iptf://repo/root/ without moving bytes.",
 		[]cmds.Argument{uriArg("source", "source URI"), uriArg("destination", "destination URI")}, callerOptions,
-		func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Written, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Written, error) {
 			return fs.Copy(req.Context, req.Arguments[0], req.Arguments[1], caller(req))
 		}),
 	"glob": fsCommand("List the iptf:// URIs matching a pattern (*, ?, [...] per path segment).",
 		[]cmds.Argument{uriArg("pattern", "iptf:// pattern")}, nil,
-		func(req *cmds.Request, fs *fsapi.FS) (*Matches, error) {
+		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Matches, error) {
 			m, err := fs.Glob(req.Context, req.Arguments[0])
-			return &Matches{Matches: m}, err
+			if m == nil {
+				m = []string{}
+			}
+			return &protocol.Matches{Matches: m}, err
 		}),
 }
 
@@ -230,7 +228,7 @@ var readCmd = &cmds.Command{
 	Helptext: cmds.HelpText{
 		Tagline: "Read a byte range of a file, fetching its blocks (and, for sequential reads, the next window) from peers.",
 	},
-	Arguments: []cmds.Argument{uriArg("uri", "iptf:// URI or /ipfs/ path of a file")},
+	Arguments: []cmds.Argument{uriArg("uri", "iptf:// URI of a file")},
 	Options: append([]cmds.Option{
 		cmds.Int64Option("offset", "Where to start.").WithDefault(int64(0)),
 		cmds.Int64Option("length", "How many bytes (at most)."),

@@ -3,28 +3,24 @@ package iptfcmd
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/ipfs/boxo/mfs"
-	"github.com/ipfs/boxo/path"
 	cmds "github.com/ipfs/go-ipfs-cmds"
-	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
 	"github.com/ipfs/kubo/repo/fsrepo"
 	"github.com/multiformats/go-multiaddr"
 
-	"iptf.io/node/blockmap"
+	"iptf.io/node/fsapi"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
+	"iptf.io/node/protocol"
 	"iptf.io/node/repodir"
 	"iptf.io/node/retention"
 	"iptf.io/node/staging"
+	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
 
@@ -60,91 +56,19 @@ func jsonText[T any]() cmds.EncoderMap {
 	}
 }
 
-const mfsOption = "mfs"
+var blockmapCmd = fsCommand("Show where a file's bytes live in the local blockstore.",
+	[]cmds.Argument{uriArg("uri", "iptf:// URI of a file or directory (iptf://ipfs/, iptf://ipns/ or iptf://repo/root/)")}, nil,
+	func(req *cmds.Request, fs *fsapi.FS) (*protocol.FileMap, error) {
+		return fs.BlockMap(req.Context, req.Arguments[0])
+	})
 
-var blockmapCmd = &cmds.Command{
-	Helptext: cmds.HelpText{
-		Tagline: "Show where a file's bytes live in the local blockstore.",
-		ShortDescription: `
-Resolves an /ipfs/ or /ipns/ path (or, with --mfs, a path in the node's MFS) and lists the
-file's byte ranges: for each, the block holding it, whether that block is stored locally and,
-when it is, the block file and the offset of the bytes inside it. Blocks that are not stored
-locally are not fetched; their whole subtree is listed as one range.
-`,
-	},
-	Arguments: []cmds.Argument{
-		cmds.StringArg("path", true, false, "Path to a file: /ipfs/<cid>[/...], /ipns/<name>[/...] or an MFS path with --mfs."),
-	},
-	Options: []cmds.Option{
-		cmds.BoolOption(mfsOption, "Treat the path as a path in the node's MFS."),
-	},
-	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		node, err := cmdenv.GetNode(env)
-		if err != nil {
-			return err
-		}
-		var nd ipld.Node
-		arg := req.Arguments[0]
-		if useMFS, _ := req.Options[mfsOption].(bool); useMFS {
-			if !strings.HasPrefix(arg, "/") {
-				return cmds.Errorf(cmds.ErrClient, "MFS path must start with /: %q", arg)
-			}
-			fsn, err := mfs.Lookup(node.FilesRoot, arg)
-			if err != nil {
-				return fmt.Errorf("%s: %w", arg, err)
-			}
-			if nd, err = fsn.GetNode(); err != nil {
-				return err
-			}
-		} else {
-			api, err := cmdenv.GetApi(env, req)
-			if err != nil {
-				return err
-			}
-			p, err := path.NewPath(arg)
-			if err != nil {
-				return cmds.Errorf(cmds.ErrClient, "%s", err)
-			}
-			if nd, err = api.ResolveNode(req.Context, p); err != nil {
-				return err
-			}
-		}
-		cfgRoot, err := cmdenv.GetConfigRoot(env)
-		if err != nil {
-			return err
-		}
-		b := &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(cfgRoot)}
-		m, err := b.Build(req.Context, nd)
-		if err != nil {
-			return err
-		}
-		return cmds.EmitOnce(res, m)
-	},
-	Type:     blockmap.Map{},
-	Encoders: jsonText[blockmap.Map](),
-}
-
-// Status describes the running node.
-type Status struct {
-	Repo        string
-	ApiSocket   string // the Unix socket the node's RPC API listens on, for clients to dial
-	Pid         int
-	ID          string
-	Online      bool
-	OnDemand    bool   // started on demand, so it stops when idle
-	IdleTimeout string // idle time after which an on-demand node stops
-	IdleFor     string // time since the last command
-	// DroppedPeers are peers disconnected for sending bad blocks, with the reason.
-	DroppedPeers map[string]peerguard.Drop `json:",omitempty"`
-	// QueuedWrites is how many closed files (and renames of them) wait to enter the tree.
-	QueuedWrites int
-	// FailedWrites are queued changes that could not be applied (their bytes are kept).
-	FailedWrites []writeback.Failure `json:",omitempty"`
-	// AbandonedWrites are staging files whose writer ended before closing them; their bytes are
-	// kept for staging.AbandonedGrace, then removed.
-	AbandonedWrites []staging.Abandoned `json:",omitempty"`
-	// ReflogKeeps is what garbage collection keeps because the reflog names it.
-	ReflogKeeps *retention.Summary `json:",omitempty"`
+func init() {
+	blockmapCmd.Helptext.ShortDescription = `
+Lists the byte ranges of the file at an iptf:// URI: for each, the block holding it, whether
+that block is stored locally and, when it is, the block file and the offset of the bytes inside
+it. Blocks that are not stored locally are not fetched; their whole subtree is listed as one
+range.
+`
 }
 
 // apiSocket is the path of the Unix socket the node's API listens on ("" for another kind).
@@ -160,7 +84,7 @@ func apiSocket(repo string) string {
 }
 
 // ErrNoNode is status's answer when no node runs for the repo.
-var ErrNoNode = errors.New("no IPTF node is running for this repo")
+var ErrNoNode error = &fsapi.Error{Code: fsapi.Unavailable, Why: "no IPTF node is running for this repo"}
 
 // StatusCmd reports on the node without counting as activity.
 var StatusCmd = statusCmd
@@ -179,7 +103,7 @@ var statusCmd = &cmds.Command{
 		if !node.IsDaemon {
 			return ErrNoNode
 		}
-		s := &Status{
+		s := &protocol.Status{
 			Repo:         cfgRoot,
 			ApiSocket:    apiSocket(cfgRoot),
 			Pid:          os.Getpid(),
@@ -187,23 +111,59 @@ var statusCmd = &cmds.Command{
 			Online:       node.IsOnline,
 			OnDemand:     lifecycle.StartedOnDemand(),
 			IdleFor:      lifecycle.Global.IdleFor().Round(time.Millisecond).String(),
-			DroppedPeers: peerguard.Global.Dropped(),
+			DroppedPeers: droppedPeers(peerguard.Global.Dropped()),
 		}
 		if s.OnDemand {
 			s.IdleTimeout = lifecycle.IdleTimeout().String()
 		}
 		// Opening the queue applies what a stopped node left in its journal.
 		if fs, err := filesystem(req, env); err == nil && fs.Pending != nil {
-			s.QueuedWrites, s.FailedWrites = fs.Pending.Len(), fs.Pending.Failures()
+			s.QueuedWrites, s.FailedWrites = fs.Pending.Len(), failedWrites(fs.Pending.Failures())
 			// Where processes' open files cannot be listed, none is called abandoned.
-			s.AbandonedWrites, _ = staging.Sweep(repodir.Staging(cfgRoot), fs.Pending.Owns, staging.AbandonedGrace,
+			abandoned, _ := staging.Sweep(repodir.Staging(cfgRoot), fs.Pending.Owns, staging.AbandonedGrace,
 				time.Now())
+			s.AbandonedWrites = abandonedWrites(abandoned)
 		}
 		if keeps, err := retention.Kept(node, repoReflog(cfgRoot)); err == nil {
-			s.ReflogKeeps = keeps
+			k := protocol.ReflogKeeps(*keeps)
+			s.ReflogKeeps = &k
 		}
 		return cmds.EmitOnce(res, s)
 	},
-	Type:     Status{},
-	Encoders: jsonText[Status](),
+	Type:     protocol.Status{},
+	Encoders: jsonText[protocol.Status](),
+}
+
+// droppedPeers is the guard's record as the protocol says it.
+func droppedPeers(dropped map[string]peerguard.Drop) map[string]protocol.DroppedPeer {
+	out := make(map[string]protocol.DroppedPeer, len(dropped))
+	for id, d := range dropped {
+		out[id] = protocol.DroppedPeer(d)
+	}
+	return out
+}
+
+// failedWrites are the queue's failures, its tree paths given as iptf:// URIs.
+func failedWrites(failures []writeback.Failure) []protocol.FailedWrite {
+	out := []protocol.FailedWrite{}
+	for _, f := range failures {
+		w := protocol.FailedWrite{Kind: string(f.Op.Kind), Staged: f.Op.Staged, Why: f.Why, Code: f.Code,
+			Superseded: f.Superseded}
+		if f.Op.Path != "" {
+			w.Uri = uri.Format(uri.Repo, f.Op.Path)
+		}
+		if f.Op.Dst != "" {
+			w.Destination = uri.Format(uri.Repo, f.Op.Dst)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func abandonedWrites(files []staging.Abandoned) []protocol.AbandonedWrite {
+	var out []protocol.AbandonedWrite
+	for _, a := range files {
+		out = append(out, protocol.AbandonedWrite(a))
+	}
+	return out
 }

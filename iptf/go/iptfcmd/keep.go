@@ -9,6 +9,7 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/retention"
 )
@@ -37,12 +38,6 @@ func GuardBlockRemoval(root *cmds.Command) {
 		defer blockmap.Forget()
 		return remove(req, re, env)
 	}
-}
-
-// Expired is the result of `reflog expire`.
-type Expired struct {
-	Removed int               // entries removed
-	Keeps   retention.Summary // what the reflog keeps now
 }
 
 var reflogExpire = &cmds.Command{
@@ -82,11 +77,11 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 		if err != nil {
 			return err
 		}
-		return cmds.EmitOnce(res, &Expired{Removed: removed, Keeps: *keeps})
+		return cmds.EmitOnce(res, &protocol.Expired{Removed: removed, Keeps: protocol.ReflogKeeps(*keeps)})
 	},
-	Type: Expired{},
+	Type: protocol.Expired{},
 	Encoders: cmds.EncoderMap{
-		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, e *Expired) error {
+		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, e *protocol.Expired) error {
 			_, err := fmt.Fprintf(w, "removed %d reflog entries; %s\n", e.Removed, KeepsText(e.Keeps))
 			return err
 		}),
@@ -94,7 +89,7 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 }
 
 // KeepsText says in words what the reflog keeps.
-func KeepsText(s retention.Summary) string {
+func KeepsText(s protocol.ReflogKeeps) string {
 	return fmt.Sprintf("the reflog keeps %d CIDs (%s) named in the last %s through garbage collection",
 		s.Cids, humanize.IBytes(s.Bytes), s.Period)
 }

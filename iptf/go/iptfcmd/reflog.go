@@ -10,6 +10,7 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
 
+	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 )
 
@@ -71,14 +72,15 @@ the exact bytes with iptf://ipfs/<cid>.
 		if last, _ := req.Options["last"].(int); last > 0 && len(entries) > last {
 			entries = entries[len(entries)-last:]
 		}
-		if entries == nil {
-			entries = []reflog.Entry{}
+		out := protocol.ReflogEntries{Entries: make([]protocol.ReflogEntry, 0, len(entries))}
+		for _, e := range entries {
+			out.Entries = append(out.Entries, reflogEntry(e))
 		}
-		return cmds.EmitOnce(res, &ReflogEntries{Entries: entries})
+		return cmds.EmitOnce(res, &out)
 	},
-	Type: ReflogEntries{},
+	Type: protocol.ReflogEntries{},
 	Encoders: cmds.EncoderMap{
-		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, v *ReflogEntries) error {
+		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, v *protocol.ReflogEntries) error {
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "N\tTIME\tOP\tPROGRAM\tPID\tPATH\tCID")
 			for _, e := range v.Entries {
@@ -89,9 +91,6 @@ the exact bytes with iptf://ipfs/<cid>.
 		}),
 	},
 }
-
-// ReflogEntries is the reflog command's result.
-type ReflogEntries struct{ Entries []reflog.Entry }
 
 var reflogShow = &cmds.Command{
 	Helptext:  cmds.HelpText{Tagline: "Show one reflog entry, by its number."},
@@ -109,14 +108,21 @@ var reflogShow = &cmds.Command{
 		if err != nil {
 			return err
 		}
-		return cmds.EmitOnce(res, &e)
+		out := reflogEntry(e)
+		return cmds.EmitOnce(res, &out)
 	},
-	Type: reflog.Entry{},
+	Type: protocol.ReflogEntry{},
 	Encoders: cmds.EncoderMap{
-		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, e *reflog.Entry) error {
+		cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, e *protocol.ReflogEntry) error {
 			_, err := fmt.Fprintf(w, "entry    %d\ntime     %s\nop       %s\npath     %s\ncid      %s\nbytes    %d\nprogram  %s\npid      %d\nre-read  iptf://ipfs/%s\n",
 				e.N, e.Time.Local().Format(time.RFC3339), e.Op, e.Path, e.Cid, e.Size, e.Program, e.Pid, e.Cid)
 			return err
 		}),
 	},
+}
+
+// reflogEntry is a reflog file's entry as the protocol says it.
+func reflogEntry(e reflog.Entry) protocol.ReflogEntry {
+	return protocol.ReflogEntry{N: e.N, Time: e.Time, Op: string(e.Op), Path: e.Path, Cid: e.Cid, Size: e.Size,
+		Pid: e.Pid, Program: e.Program, To: e.To}
 }

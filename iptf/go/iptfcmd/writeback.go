@@ -7,6 +7,7 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 
 	"iptf.io/node/fsapi"
+	"iptf.io/node/protocol"
 	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
@@ -16,12 +17,9 @@ import (
 // written.
 var stageCmd = fsCommand("Hand out a staging file for writing an iptf://repo/root/ (or meta) URI.",
 	[]cmds.Argument{uriArg("uri", "iptf:// URI to be written")}, nil,
-	func(req *cmds.Request, fs *fsapi.FS) (*fsapi.Staged, error) {
+	func(req *cmds.Request, fs *fsapi.FS) (*protocol.Staged, error) {
 		return fs.Stage(req.Context, req.Arguments[0])
 	})
-
-// Handled lists the failed writes a command retried or discarded.
-type Handled struct{ Writes []writeback.Failure }
 
 // Writeback is the `writeback` command group: what to do with queued writes that failed.
 var Writeback = &cmds.Command{
@@ -68,24 +66,24 @@ func handleFailures(tagline string, handle func(*writeback.Queue, ...string) ([]
 			if err != nil {
 				return err
 			}
-			return cmds.EmitOnce(res, &Handled{Writes: handled})
+			return cmds.EmitOnce(res, &protocol.HandledWrites{Writes: failedWrites(handled)})
 		},
-		Type: Handled{},
+		Type: protocol.HandledWrites{},
 		Encoders: cmds.EncoderMap{
-			cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, h *Handled) error {
+			cmds.Text: cmds.MakeTypedEncoder(func(req *cmds.Request, w io.Writer, h *protocol.HandledWrites) error {
 				if len(h.Writes) == 0 {
 					_, err := fmt.Fprintln(w, "no failed writes")
 					return err
 				}
 				for _, f := range h.Writes {
-					target := f.Op.Path
-					if f.Op.Kind == writeback.Move {
-						target = f.Op.Path + " -> " + f.Op.Dst
+					target := f.Uri
+					switch f.Kind {
+					case protocol.KindMove:
+						target = f.Uri + " -> " + f.Destination
+					case protocol.KindDamaged:
+						target = f.Staged
 					}
-					if f.Op.Kind == writeback.Damaged {
-						target = f.Op.Staged
-					}
-					if _, err := fmt.Fprintf(w, "%s %s\n", f.Op.Kind, target); err != nil {
+					if _, err := fmt.Fprintf(w, "%s %s\n", f.Kind, target); err != nil {
 						return err
 					}
 				}

@@ -17,7 +17,7 @@ func TestParseInvocation(t *testing.T) {
 		{[]string{"--repo-dir", "/r", "files", "write", "/a"}, []string{"files", "write"}, map[string]string{"repo-dir": "/r"}},
 		{[]string{"--api=/unix/x", "cat", "Qm"}, []string{"cat"}, map[string]string{"api": "/unix/x"}},
 		{[]string{"--offline", "pin", "ls"}, []string{"pin", "ls"}, map[string]string{"offline": "true"}},
-		{[]string{"iptf", "blockmap", "--mfs", "/x"}, []string{"iptf", "blockmap"}, map[string]string{"mfs": "true"}},
+		{[]string{"iptf", "mkdir", "--parents", "iptf://repo/root/x"}, []string{"iptf", "mkdir"}, map[string]string{"parents": "true"}},
 		{[]string{"cat", "add"}, []string{"cat"}, map[string]string{}},
 	}
 	for _, c := range cases {

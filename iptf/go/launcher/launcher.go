@@ -24,6 +24,7 @@ import (
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/offlinedns"
 	"iptf.io/node/peerguard"
+	"iptf.io/node/protocol"
 	"iptf.io/node/repodir"
 	"iptf.io/node/serve"
 )
@@ -43,6 +44,9 @@ func init() {
 	kubo.Root.Subcommands["writeback"] = iptfcmd.Writeback
 	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
 	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
+	iptfcmd.Classify(iptfcmd.Root)
+	iptfcmd.Classify(iptfcmd.Reflog)
+	iptfcmd.ClassifyKnown(corecmds.Root.Subcommands["add"]) // the Python API's add and cid_of
 	iptfcmd.GuardBlockRemoval(corecmds.Root)
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)
@@ -266,7 +270,7 @@ func takeOverOnDemandNode(repo string) error {
 	if err != nil {
 		return fmt.Errorf("a node is already running for %s", repo)
 	}
-	var st iptfcmd.Status
+	var st protocol.Status
 	if err := json.Unmarshal(out, &st); err != nil {
 		return err
 	}

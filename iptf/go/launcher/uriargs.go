@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"iptf.io/node/protocol"
 	"iptf.io/node/uri"
 )
 
@@ -96,7 +97,7 @@ func resolveWithNode(raw string) (string, error) {
 		}
 		return "", fmt.Errorf("%s", strings.TrimPrefix(msg, "Error: "))
 	}
-	var st struct{ Cid string }
+	var st protocol.Stat
 	if err := json.Unmarshal(out, &st); err != nil {
 		return "", err
 	}

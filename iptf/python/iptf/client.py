@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import protocol
 from ._binary import node_binary
 from .errors import IptfError, NodeUnavailable, from_node_message
 from .rpc import RpcClient
@@ -68,25 +69,24 @@ def node(refresh: bool = False) -> Node:
     global _current
     with _lock:
         if _current is None or refresh:
-            status = json.loads(run_node_command(["iptf", "status", "--enc=json"]))
-            repo = Path(status["Repo"])
+            status = protocol.decode("iptf/status", run_node_command(["iptf", "status", "--enc=json"]),
+                                     protocol.Status.from_json)
             _current = Node(
-                repo=repo,
-                pid=int(status["Pid"]),
-                peer_id=status["ID"],
-                online=bool(status["Online"]),
-                on_demand=bool(status["OnDemand"]),
+                repo=Path(status.repo),
+                pid=status.pid,
+                peer_id=status.id,
+                online=status.online,
+                on_demand=status.on_demand,
                 api_socket=_api_socket(status),
             )
         return _current
 
 
-def _api_socket(status: dict[str, Any]) -> str:
+def _api_socket(status: protocol.Status) -> str:
     """The socket the node says its API listens on (the node alone knows the repo's layout)."""
-    socket_path = status.get("ApiSocket")
-    if not socket_path:
-        raise IptfError(f"the node of {status['Repo']} does not listen on a Unix socket; IPTF's Python API needs one")
-    return str(socket_path)
+    if not status.api_socket:
+        raise IptfError(f"the node of {status.repo} does not listen on a Unix socket; IPTF's Python API needs one")
+    return status.api_socket
 
 
 def call(command: str, args: Iterable[str] = (), **options: Any) -> bytes:

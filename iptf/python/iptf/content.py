@@ -8,10 +8,10 @@ into TensorFlow, the `iptf` command and back into this API.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
+from . import protocol
 from ._process import program_name
 from .errors import InvalidArgument, NotFound
 from .client import call, run_node_command
@@ -34,6 +34,8 @@ def add(path: str | os.PathLike[str], **options: Any) -> str:
     chunker="size-1048576", trickle=True`.
     """
     path = os.fspath(path)
+    if not os.path.exists(path):  # kubo's command line reports this before the node sees it
+        raise NotFound(f"{path}: no such file or directory")
     args = ["add", "--quieter"]
     if os.path.isdir(path) and "recursive" not in options and "r" not in options:
         args.append("--recursive")
@@ -59,10 +61,10 @@ def cid_of(path: str | os.PathLike[str]) -> str:
     """The `iptf://ipfs/<cid>` behind an iptf:// path, or that a local file or folder would get."""
     text = os.fspath(path)
     if text.startswith("iptf://") or text.startswith(("/ipfs/", "/ipns/")):
-        stat = json.loads(call("iptf/stat", [to_uri(text)]))
-        if not stat.get("Cid"):
+        stat = protocol.decode("iptf/stat", call("iptf/stat", [to_uri(text)]), protocol.Stat.from_json)
+        if not stat.cid:
             raise InvalidArgument(f"{text}: has no CID of its own")
-        return IPFS_PREFIX + stat["Cid"]
+        return IPFS_PREFIX + stat.cid
     if not os.path.exists(text):
         raise NotFound(f"{text}: no such file or directory")
     args = ["add", "--quieter", "--only-hash"]

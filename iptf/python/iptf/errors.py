@@ -12,8 +12,9 @@
         └── NodeUnavailable      the node could not be started or reached
 
 The node classifies every error it sends ("<Class>: <uri>: <why>"); `from_node_message` only
-reads that class. Messages without one (kubo's own commands) keep the base class, except the
-few kubo messages that name their class plainly.
+reads that class, never the rest of the text. IPTF's own commands always name one; kubo's `add`
+(which `add` and `cid_of` run) names it when the node knows it, and a message without one keeps
+the base class.
 """
 
 from __future__ import annotations
@@ -84,13 +85,6 @@ _BY_CODE: dict[str, type[IptfError]] = {
 }
 _BY_CODE["Internal"] = IptfError
 
-# kubo's own commands send unclassified text; these prefixes name their class unambiguously.
-_KUBO_PREFIXES: tuple[tuple[str, type[IptfError]], ...] = (
-    ("invalid path", InvalidArgument),
-    ("invalid cid", InvalidArgument),
-    ("no link named", NotFound),
-)
-
 
 def from_node_message(message: str) -> IptfError:
     """Turn an error message from the node into the exception its class names."""
@@ -98,9 +92,5 @@ def from_node_message(message: str) -> IptfError:
     code, sep, rest = text.partition(": ")
     if sep and code in _BY_CODE:
         return _BY_CODE[code](rest)
-    lowered = text.lower()
-    for prefix, cls in _KUBO_PREFIXES:
-        if lowered.startswith(prefix):
-            return cls(text)
     return IptfError(text)
 

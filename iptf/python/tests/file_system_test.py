@@ -3,6 +3,8 @@ TensorBoard, error classes, persistence, several processes. Real TensorFlow, rea
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -272,6 +274,69 @@ def test_content_that_is_no_unixfs_file_has_its_class(tf_repo: IptfRepo) -> None
     proc = run_tf(tf_repo, code)
     got = [line.partition(" | ")[0] for line in proc.stdout.splitlines() if " | " in line or line == "no error"]
     assert got == [error for _, error in cases], proc.stdout + proc.stderr[-2000:]
+
+
+def test_paths_under_a_file_are_failed_precondition(tf_repo: IptfRepo) -> None:
+    """A path that runs under a file is FailedPrecondition for every operation, as TensorFlow's
+    POSIX filesystem answers ENOTDIR: never NotFound, AlreadyExists, InvalidArgument or Internal."""
+    base = f"{ROOT}/under-{uuid.uuid4().hex[:8]}"
+    file_cid = tf_repo.out("add", "-Q", input=b"a file\n")
+    setup = (f"tf.io.gfile.makedirs('{base}'); tf.io.gfile.GFile('{base}/f', 'w').write('a file'); "
+             f"tf.io.gfile.GFile('{base}/g', 'w').write('another')")
+    # (tf.io.gfile.listdir is left out: TensorFlow's Python raises its own NotFoundError when
+    # isdir is False, before it asks the filesystem.)
+    reads = ["tf.io.gfile.stat('{u}')", "tf.io.gfile.exists('{u}')", "tf.io.gfile.GFile('{u}').read()",
+             "tf.io.gfile.isdir('{u}') or tf.io.gfile.stat('{u}')", f"tf.io.gfile.copy('{{u}}', '{base}/copy')"]
+    writes = ["tf.io.gfile.GFile('{u}', 'w').write('x')", "tf.io.gfile.GFile('{u}', 'a').write('x')",
+              "tf.io.gfile.mkdir('{u}')", "tf.io.gfile.makedirs('{u}')", "tf.io.gfile.makedirs('{u}/z')",
+              "tf.io.gfile.remove('{u}')", "tf.io.gfile.rmtree('{u}')",
+              f"tf.io.gfile.rename('{{u}}', '{base}/moved')", f"tf.io.gfile.rename('{base}/g', '{{u}}', True)",
+              f"tf.io.gfile.copy('{base}/g', '{{u}}', True)"]
+    cases = [op.format(u=u) for u in (f"{base}/f/x", f"{base}/f/x/y") for op in reads + writes]
+    cases += [op.format(u=u) for u in (f"iptf://ipfs/{file_cid}/x", f"iptf://ipfs/{file_cid}/x/y") for op in reads]
+    proc = run_tf(tf_repo, CLASSIFY + setup + "\n" + "\n".join(f"check(lambda: {c})" for c in cases))
+    got = [line.partition(" | ")[0] for line in proc.stdout.splitlines() if " | " in line or line == "no error"]
+    assert len(got) == len(cases), proc.stdout + proc.stderr[-2000:]
+    wrong = [(c, g) for c, g in zip(cases, got) if g != "FailedPreconditionError"]
+    assert not wrong, wrong
+
+    api = tf_repo.python(
+        "import iptf\n"
+        f"for u in ('{base}/f/x', 'iptf://ipfs/{file_cid}/x'):\n"
+        "    try:\n"
+        "        iptf.cat(u)\n"
+        "    except iptf.FailedPrecondition as e:\n"
+        "        print('FailedPrecondition', e)\n")
+    assert api.stdout.decode().count("FailedPrecondition") == 2, api.stdout.decode() + api.stderr.decode()
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _cid_v1(codec: int, hash_code: int, digest: bytes) -> str:
+    """A CIDv1 in base32, built by hand: kubo's tools refuse to make one the node cannot read."""
+    raw = _varint(1) + _varint(codec) + _varint(hash_code) + _varint(len(digest)) + digest
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+def test_content_the_node_cannot_read_is_invalid_argument(tf_repo: IptfRepo) -> None:
+    """A subpath into dag-cbor or dag-json, or a CID of a codec or hash function the node does not
+    know, is the user's mistake (InvalidArgument), not Internal."""
+    cbor = tf_repo.out("dag", "put", "--store-codec=dag-cbor", input=b'{"a": 1}')
+    dag_json = tf_repo.out("dag", "put", "--store-codec=dag-json", "--input-codec=dag-json", input=b'{"a": 1}')
+    unknown_codec = _cid_v1(0x9999, 0x12, hashlib.sha256(b"?").digest())  # no decoder for codec 0x9999
+    unknown_hash = _cid_v1(0x55, 0x9999, b"ab")  # raw, hashed by a function registered nowhere
+    uris = [f"iptf://ipfs/{c}{sub}" for c in (cbor, dag_json) for sub in ("/a", "/b", "/a/b")]
+    uris += [f"iptf://ipfs/{unknown_codec}/a", f"iptf://ipfs/{unknown_hash}", f"iptf://ipfs/{unknown_hash}/a"]
+    proc = run_tf(tf_repo, CLASSIFY + "\n".join(f"check(lambda: tf.io.gfile.stat('{u}'))" for u in uris))
+    got = [line.partition(" | ")[0] for line in proc.stdout.splitlines() if " | " in line or line == "no error"]
+    assert got == ["InvalidArgumentError"] * len(uris), proc.stdout + proc.stderr[-2000:]
 
 
 def test_unreachable_content_is_unavailable_within_the_timeout(repo_factory, tmp_path: Path) -> None:

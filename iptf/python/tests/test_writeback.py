@@ -156,9 +156,9 @@ os.kill(pid, signal.SIGKILL)
     assert after.returncode == 0 and after.stdout.split() == [str(SIZE), "after"], after.stderr
     info = r.status()
     assert info["QueuedWrites"] == 0
-    damaged = [f for f in info.get("FailedWrites") or [] if f["Op"]["kind"] == "damaged journal entry"]
+    damaged = [f for f in info.get("FailedWrites") or [] if f["Kind"] == "damaged journal entry"]
     quarantine = r.path / "staging" / "writeback.damaged.jsonl"
-    assert len(damaged) == 1 and damaged[0]["Op"]["staged"] == str(quarantine), info
+    assert len(damaged) == 1 and damaged[0]["Staged"] == str(quarantine), info
     assert b'"path":"/torn' in quarantine.read_bytes()
     assert journal(r) == []
     text = r.out("status")

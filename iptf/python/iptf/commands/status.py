@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 
+from .. import protocol
 from .._binary import node_binary
 from ..errors import IptfError
 from . import command
@@ -33,33 +34,35 @@ def status(args: list[str]) -> int:
     if proc.returncode != 0:
         print("no IPTF node is running for this repo")
         return 1
-    info = json.loads(proc.stdout)
     if "--json" in args:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(json.loads(proc.stdout), indent=2))
         return 0
-    mode = f"on demand, stops after {info['IdleTimeout']} idle" if info["OnDemand"] else "foreground"
-    print(f"node {info['ID']} (pid {info['Pid']}, {'online' if info['Online'] else 'offline'}, {mode})")
-    print(f"repo {info['Repo']}; idle for {info['IdleFor']}")
-    if info.get("QueuedWrites"):
-        print(f"{info['QueuedWrites']} closed files or renames queued for the writable tree")
-    for failed in info.get("FailedWrites") or []:
-        op = failed["Op"]
-        kept = f"; bytes kept in {op['staged']}" if op.get("staged") else ""
-        what = f"{op['kind']} of {op['path']}" if op.get("path") else op["kind"]
-        print(f"could not apply the {what}: {failed['Why']}{kept}")
-    for abandoned in info.get("AbandonedWrites") or []:
-        print(f"a writer ended before closing its file: {abandoned['Size']} bytes kept in {abandoned['Path']}"
-              f" (written {abandoned['Since']}; removed a day after)")
-    for peer, drop in (info.get("DroppedPeers") or {}).items():
-        print(f"dropped peer {peer}: {drop['Reason']}")
-    _print_reflog_keeps(info.get("ReflogKeeps"))
+    for line in status_lines(protocol.decode("iptf/status", proc.stdout, protocol.Status.from_json)):
+        print(line)
     return 0
 
 
-def _print_reflog_keeps(keeps: dict | None) -> None:
-    """What garbage collection keeps because the reflog names it."""
+def status_lines(info: protocol.Status) -> list[str]:
+    """`iptf status`'s report on a node, line by line."""
+    mode = f"on demand, stops after {info.idle_timeout} idle" if info.on_demand else "foreground"
+    lines = [f"node {info.id} (pid {info.pid}, {'online' if info.online else 'offline'}, {mode})",
+             f"repo {info.repo}; idle for {info.idle_for}"]
+    if info.queued_writes:
+        lines.append(f"{info.queued_writes} closed files or renames queued for the writable tree")
+    for failed in info.failed_writes:
+        kept = f"; bytes kept in {failed.staged}" if failed.staged else ""
+        what = failed.kind
+        if failed.uri:
+            what += f" of {failed.uri}" + (f" to {failed.destination}" if failed.destination else "")
+        lines.append(f"could not apply the {what}: {failed.why}{kept}")
+    for abandoned in info.abandoned_writes:
+        lines.append(f"a writer ended before closing its file: {abandoned.size} bytes kept in {abandoned.path}"
+                     f" (written {abandoned.since}; removed a day after)")
+    for peer, drop in info.dropped_peers.items():
+        lines.append(f"dropped peer {peer}: {drop.reason}")
+    keeps = info.reflog_keeps
     if keeps:
-        size = keeps["Bytes"]
-        amount = f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size} bytes"
-        print(f"the reflog keeps {keeps['Cids']} CIDs ({amount}) named in the last {keeps['Period']} "
-              "through `iptf repo gc` (`iptf reflog expire` ends that)")
+        amount = f"{keeps.bytes / (1 << 20):.1f} MiB" if keeps.bytes >= 1 << 20 else f"{keeps.bytes} bytes"
+        lines.append(f"the reflog keeps {keeps.cids} CIDs ({amount}) named in the last {keeps.period} "
+                     "through `iptf repo gc` (`iptf reflog expire` ends that)")
+    return lines

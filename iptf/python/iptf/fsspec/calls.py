@@ -7,11 +7,11 @@ convention, one reflog and one error classification.
 
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 from typing import Any
 
+from .. import protocol
 from ..client import call as node_call
 from ..errors import IptfError
 from .errors import IS_A_DIRECTORY, NOT_A_DIRECTORY, code_of, translate
@@ -56,6 +56,9 @@ def caller() -> dict[str, Any]:
     return {"pid": os.getpid(), "program": program_name()}
 
 
+# IPTF's commands take iptf:// URIs; kubo's own (cat) take /ipfs/ paths.
+IPFS_URI = "iptf://ipfs/"
+
 # What a FailedPrecondition about a path means: (if a directory stands there, otherwise).
 Precondition = tuple[str, tuple[type[Exception], int], tuple[type[Exception], int]]
 
@@ -82,12 +85,6 @@ def raw(command: str, args: list[str], precondition: Precondition | None = None,
         raise translate(exc) from None
 
 
-def call_json(command: str, args: list[str], precondition: Precondition | None = None, bounded: bool = True,
-              **options: Any) -> Any:
-    """Run a command whose answer is one JSON value."""
-    return json.loads(raw(command, args, precondition, bounded, **options))
-
-
 def is_a_directory(uri: str) -> Precondition:
     """FailedPrecondition about uri: IsADirectoryError if it is one, else a parent is a file."""
     return (uri, IS_A_DIRECTORY, NOT_A_DIRECTORY)
@@ -96,29 +93,47 @@ def is_a_directory(uri: str) -> Precondition:
 def kind_of(uri: str) -> str | None:
     """"file" or "directory" for what stands at uri; None if nothing (or it cannot be told)."""
     try:
-        return stat(uri).get("Type")
+        return stat(uri).type
     except OSError:
         return None
 
 
-def stat(uri: str) -> dict[str, Any]:
-    """iptf/stat: {"Uri", "Type": "file"|"directory", "Size", "Cid"}."""
-    return call_json("iptf/stat", [uri])
+def stat(uri: str) -> protocol.Stat:
+    """iptf/stat: what stands at uri."""
+    return protocol.decode("iptf/stat", raw("iptf/stat", [uri]), protocol.Stat.from_json)
 
 
-def open_map(uri: str) -> dict[str, Any]:
+def ls(uri: str, precondition: Precondition | None = None) -> list[protocol.Entry]:
+    """iptf/ls: the entries of the directory at uri."""
+    return protocol.decode("iptf/ls", raw("iptf/ls", [uri], precondition), protocol.listing_from_json)
+
+
+def glob(pattern: str) -> list[str]:
+    """iptf/glob: the URIs matching pattern."""
+    return protocol.decode("iptf/glob", raw("iptf/glob", [pattern]), protocol.matches_from_json)
+
+
+def open_map(uri: str) -> protocol.FileMap:
     """iptf/open: where the file's bytes are (recorded in the reflog as a read)."""
-    return call_json("iptf/open", [uri], is_a_directory(uri), **caller())
+    return protocol.decode("iptf/open", raw("iptf/open", [uri], is_a_directory(uri), **caller()),
+                           protocol.FileMap.from_json)
 
 
-def blockmap(cid: str) -> dict[str, Any]:
-    """iptf/blockmap of /ipfs/<cid>: the spans of a subtree, offsets relative to it."""
-    return call_json("iptf/blockmap", ["/ipfs/" + cid])
+def blockmap(cid: str) -> protocol.FileMap:
+    """iptf/blockmap of iptf://ipfs/<cid>: the spans of a subtree, offsets relative to it."""
+    return protocol.decode("iptf/blockmap", raw("iptf/blockmap", [IPFS_URI + cid]), protocol.FileMap.from_json)
+
+
+def write(uri: str, staged: str, size: int, queue: bool = False, nolog: bool = False) -> protocol.Written:
+    """iptf/write: put the first size bytes of the staged file at uri (queue: in the background)."""
+    body = raw("iptf/write", [uri], is_a_directory(uri), bounded=False, file=staged, size=size,
+               queue=queue or None, nolog=nolog or None, **caller())
+    return protocol.decode("iptf/write", body, protocol.Written.from_json)
 
 
 def read(root_cid: str, offset: int, length: int) -> bytes:
     """iptf/read: bytes the node fetches (and reads ahead of, for a sequential reader)."""
-    return raw("iptf/read", ["/ipfs/" + root_cid], offset=offset, length=length)
+    return raw("iptf/read", [IPFS_URI + root_cid], offset=offset, length=length)
 
 
 def cat(cid: str, offset: int, length: int) -> bytes:

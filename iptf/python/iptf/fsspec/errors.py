@@ -2,8 +2,8 @@
 
 The node classifies every filesystem error once and says so in a "<Code>: " prefix (NotFound,
 PermissionDenied, FailedPrecondition, AlreadyExists, InvalidArgument, Unavailable, OutOfRange,
-Internal). This module maps that code, never the rest of the text, to the class a Python
-program expects from a filesystem:
+ResourceExhausted, Internal). This module maps that code, never the rest of the text, to the
+class a Python program expects from a filesystem:
 
     NotFound           FileNotFoundError
     PermissionDenied   PermissionError
@@ -14,6 +14,7 @@ program expects from a filesystem:
     InvalidArgument    ValueError (a malformed CID or URI, a bad pattern)
     Unavailable        TimeoutError (content not retrievable within $IPTF_TIMEOUT)
     OutOfRange         EOFError
+    ResourceExhausted  OSError(ENOSPC)
     Internal, other    OSError(EIO)
     no node reachable  ConnectionError
 """
@@ -34,6 +35,7 @@ _SIMPLE: dict[str, tuple[type[Exception], int | None]] = {
     "InvalidArgument": (ValueError, None),
     "Unavailable": (TimeoutError, errno.ETIMEDOUT),
     "OutOfRange": (EOFError, None),
+    "ResourceExhausted": (OSError, errno.ENOSPC),
 }
 
 # What a FailedPrecondition means for the operation that got it.

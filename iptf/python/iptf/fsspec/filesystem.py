@@ -57,23 +57,20 @@ class IptfFileSystem(AbstractFileSystem):
         """name, size, type ("file" or "directory") and, for content and tree paths, cid."""
         name = self._strip_protocol(path)
         st = calls.stat(self._uri(name))
-        return self._entry(name, st["Type"], int(st.get("Size") or 0), st.get("Cid"))
+        return self._entry(name, st.type, st.size, st.cid)
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         """A directory's entries; for a file, the file itself (as fsspec's local filesystem)."""
         name = self._strip_protocol(path)
         uri = self._uri(name)
         try:
-            listing = calls.call_json("iptf/ls", [uri], (uri, NOT_A_DIRECTORY, NOT_A_DIRECTORY))
+            listing = calls.ls(uri, (uri, NOT_A_DIRECTORY, NOT_A_DIRECTORY))
         except NotADirectoryError:
             if calls.kind_of(uri) != "file":
                 raise
             entries = [self.info(name)]
         else:
-            entries = [
-                self._entry(f"{name}/{e['Name']}", e.get("Type", "file"), int(e.get("Size") or 0))
-                for e in listing.get("Entries") or ()
-            ]
+            entries = [self._entry(f"{name}/{e.name}", e.type, e.size) for e in listing]
         return entries if detail else [e["name"] for e in entries]
 
     def ukey(self, path: str) -> str:
@@ -86,7 +83,7 @@ class IptfFileSystem(AbstractFileSystem):
         if "**" in path or maxdepth is not None:
             return super().glob(path, maxdepth=maxdepth, **kwargs)
         pattern = self._uri(path)
-        matches = [self._strip_protocol(m) for m in calls.call_json("iptf/glob", [pattern]).get("Matches") or ()]
+        matches = [self._strip_protocol(m) for m in calls.glob(pattern)]
         if kwargs.get("detail"):
             return {m: self.info(m) for m in matches}
         return matches

@@ -13,23 +13,14 @@ import bisect
 import io
 import os
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
+from .. import protocol
+from ..protocol import Span
 from . import calls
 
 # Blocks no bigger than kubo's largest default chunk are leaves: mapping them again gains nothing.
 _LARGEST_LEAF = 1 << 20
-
-
-class Span(NamedTuple):
-    """A run of the file's bytes: in a local block file, or to fetch by CID."""
-
-    offset: int
-    length: int
-    cid: str
-    local: bool
-    file: str
-    file_offset: int
 
 
 @dataclass(frozen=True)
@@ -43,15 +34,11 @@ class FileMap:
     inline: bytes | None = None
 
     @classmethod
-    def decode(cls, j: dict[str, Any]) -> "FileMap":
-        spans = tuple(
-            Span(s["Offset"], s["Length"], s["Cid"], bool(s.get("Local")), s.get("File", ""), s.get("FileOffset", 0))
-            for s in j.get("Spans") or ()
-        )
-        inline = j.get("Inline")
-        data = inline.encode() if isinstance(inline, str) else None
-        size = len(data) if data is not None else int(j["Size"])
-        return cls(j.get("Cid", ""), size, spans, tuple(s.offset for s in spans), data)
+    def of(cls, m: protocol.FileMap) -> "FileMap":
+        """The node's block map (iptf/open, iptf/blockmap), ready for lookups by offset."""
+        data = m.inline.encode() if m.inline is not None else None
+        size = len(data) if data is not None else m.size
+        return cls(m.cid, size, m.spans, tuple(s.offset for s in m.spans), data)
 
     def find(self, pos: int) -> Span:
         i = bisect.bisect_right(self.starts, pos) - 1
@@ -107,7 +94,7 @@ class BlockReader(io.RawIOBase):
     @classmethod
     def open(cls, uri: str) -> "BlockReader":
         """Map uri for reading (the node records the read in the reflog)."""
-        return cls(uri, FileMap.decode(calls.open_map(uri)))
+        return cls(uri, FileMap.of(calls.open_map(uri)))
 
     @property
     def size(self) -> int:
@@ -152,7 +139,7 @@ class BlockReader(io.RawIOBase):
             if pos >= m.size:
                 if self._growable and not reopened:
                     reopened = True
-                    m = self._map = FileMap.decode(calls.open_map(self.name))
+                    m = self._map = FileMap.of(calls.open_map(self.name))
                     continue
                 break
             if m.inline is not None:
@@ -183,7 +170,7 @@ class BlockReader(io.RawIOBase):
             raise OSError(f"{self.name}: the node sent {len(data)} of {len(dst)} bytes")
         dst[:] = data
         if not span.local and span.length > _LARGEST_LEAF:
-            sub = FileMap.decode(calls.blockmap(span.cid))
+            sub = FileMap.of(calls.blockmap(span.cid))
             if sub.size == span.length:
                 self._map = self._map.splice(span, sub)
 

@@ -65,7 +65,7 @@ class IptfWriteFile(io.RawIOBase):
                 # Create (or truncate) now, which also reports a missing parent or a directory.
                 # Not a write for the reflog: close records the file's final content.
                 self._dirty = True
-                self._import(record=False)
+                self._import(nolog=True)
             self._dirty = True
         except BaseException:
             self._discard()
@@ -125,7 +125,7 @@ class IptfWriteFile(io.RawIOBase):
             raise ValueError("I/O operation on closed file")
         self._flush_buffer()
         if self._dirty:
-            self._import(record=True)
+            self._import(nolog=False)
             self._dirty = False
 
     def close(self) -> None:
@@ -136,18 +136,15 @@ class IptfWriteFile(io.RawIOBase):
             if self._fd is not None:
                 self._flush_buffer()
                 if self._dirty:
-                    answer = calls.call_json(
-                        "iptf/write", [self.name], calls.is_a_directory(self.name), bounded=False, file=self._path,
-                        size=self._size, queue=True, **calls.caller())
-                    self._handed_over = bool(answer.get("Queued"))
+                    written = calls.write(self.name, self._path, self._size, queue=True)
+                    self._handed_over = written.queued
         finally:
             self._discard()
             super().close()
 
-    def _import(self, record: bool) -> None:
-        """Import the staged bytes now (iptf/write without the queue)."""
-        calls.raw("iptf/write", [self.name], calls.is_a_directory(self.name), bounded=False, file=self._path,
-                  size=self._size, record=None if record else False, **calls.caller())
+    def _import(self, nolog: bool) -> None:
+        """Import the staged bytes now (iptf/write without the queue); nolog: not in the reflog."""
+        calls.write(self.name, self._path, self._size, nolog=nolog)
 
     def _discard(self) -> None:
         if self._fd is not None:

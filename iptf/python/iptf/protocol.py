@@ -1,0 +1,266 @@
+"""The node's answers as typed values: the messages `iptf/go/protocol` declares.
+
+docs/protocol.md describes the commands. Every reader of the node's JSON in this package
+(`iptf status`, `iptf.cid_of`, the fsspec filesystem, the node client) decodes it here, and
+tests/test_protocol.py decodes the golden fixtures (iptf/go/protocol/testdata/) with these same
+functions, so a field renamed on the node's side fails a test.
+
+Fields the node always sends are read with `[...]`: a missing one raises `ProtocolError`
+instead of passing a default along. Fields it leaves out when empty are read with `.get`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from .errors import IptfError
+
+FILE = "file"
+DIRECTORY = "directory"
+
+T = TypeVar("T")
+
+
+class ProtocolError(IptfError):
+    """The node's answer is not what the protocol declares (a node of another version?)."""
+
+    code = "Internal"  # as the plugin reports it
+
+
+def decode(command: str, body: bytes | str | dict[str, Any], of: Callable[[dict[str, Any]], T]) -> T:
+    """Decode `command`'s JSON answer with `of` (e.g. `Stat.from_json`), raising ProtocolError."""
+    try:
+        j = json.loads(body) if isinstance(body, (bytes, str)) else body
+        return of(j)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"unexpected answer from the node to {command}: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of a file's bytes: in a local block file (`file`), or a subtree to fetch by CID."""
+
+    offset: int
+    length: int
+    cid: str
+    local: bool
+    file: str = ""
+    file_offset: int = 0
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Span:
+        """A span of iptf/open's or iptf/blockmap's answer."""
+        return cls(int(j["Offset"]), int(j["Length"]), str(j["Cid"]), bool(j["Local"]), str(j.get("File", "")),
+                   int(j.get("FileOffset", 0)))
+
+
+@dataclass(frozen=True)
+class FileMap:
+    """iptf/open's and iptf/blockmap's answer; `inline` is the content of an iptf://meta/ file."""
+
+    cid: str
+    type: str
+    size: int
+    spans: tuple[Span, ...]
+    inline: str | None = None
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> FileMap:
+        """Decode a block map (spans are null for directories and symlinks)."""
+        spans = tuple(Span.from_json(s) for s in j["Spans"] or ())
+        inline = j.get("Inline")
+        return cls(str(j["Cid"]), str(j["Type"]), int(j["Size"]), spans, inline if isinstance(inline, str) else None)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """iptf/stat's answer; `cid` is "" for an iptf://meta/ file."""
+
+    uri: str
+    type: str
+    size: int
+    cid: str
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Stat:
+        """Decode iptf/stat's answer."""
+        return cls(str(j["Uri"]), str(j["Type"]), int(j["Size"]), str(j["Cid"]))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One name in a directory listing."""
+
+    name: str
+    type: str
+    size: int
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Entry:
+        """Decode one entry of iptf/ls's answer."""
+        return cls(str(j["Name"]), str(j["Type"]), int(j["Size"]))
+
+
+def listing_from_json(j: dict[str, Any]) -> list[Entry]:
+    """iptf/ls's answer: the directory's entries."""
+    return [Entry.from_json(e) for e in j["Entries"]]
+
+
+def matches_from_json(j: dict[str, Any]) -> list[str]:
+    """iptf/glob's answer: the matching URIs."""
+    return [str(m) for m in j["Matches"]]
+
+
+@dataclass(frozen=True)
+class Written:
+    """iptf/write's and iptf/cp's answer; while `queued`, `cid` is "" and `size` 0."""
+
+    uri: str
+    cid: str
+    size: int
+    name: str = ""  # the iptf://ipns/ URI a write to iptf://meta/ published
+    queued: bool = False
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Written:
+        """Decode iptf/write's answer."""
+        return cls(str(j["Uri"]), str(j["Cid"]), int(j["Size"]), str(j.get("Name", "")), bool(j.get("Queued", False)))
+
+
+@dataclass(frozen=True)
+class DroppedPeer:
+    """Why and when the node dropped a peer."""
+
+    time: str
+    reason: str
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> DroppedPeer:
+        """Decode one value of Status.DroppedPeers."""
+        return cls(str(j["Time"]), str(j["Reason"]))
+
+
+@dataclass(frozen=True)
+class FailedWrite:
+    """A queued change the node could not apply; `staged` keeps its bytes."""
+
+    kind: str  # "write", "move" or "damaged journal entry"
+    why: str
+    uri: str = ""
+    destination: str = ""
+    staged: str = ""
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> FailedWrite:
+        """Decode one of Status.FailedWrites."""
+        return cls(str(j["Kind"]), str(j["Why"]), str(j.get("Uri", "")), str(j.get("Destination", "")),
+                   str(j.get("Staged", "")))
+
+
+@dataclass(frozen=True)
+class AbandonedWrite:
+    """A staging file whose writer ended before closing it."""
+
+    path: str
+    size: int
+    since: str
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> AbandonedWrite:
+        """Decode one of Status.AbandonedWrites."""
+        return cls(str(j["Path"]), int(j["Size"]), str(j["Since"]))
+
+
+@dataclass(frozen=True)
+class ReflogKeeps:
+    """What garbage collection keeps because the reflog names it."""
+
+    period: str
+    cids: int
+    bytes: int
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> ReflogKeeps:
+        """Decode Status.ReflogKeeps or Expired.Keeps."""
+        return cls(str(j["Period"]), int(j["Cids"]), int(j["Bytes"]))
+
+
+@dataclass(frozen=True)
+class Status:
+    """iptf/status's answer: the running node."""
+
+    repo: str
+    api_socket: str
+    pid: int
+    id: str
+    online: bool
+    on_demand: bool
+    idle_for: str
+    queued_writes: int
+    idle_timeout: str = ""
+    dropped_peers: dict[str, DroppedPeer] = field(default_factory=dict)
+    failed_writes: list[FailedWrite] = field(default_factory=list)
+    abandoned_writes: list[AbandonedWrite] = field(default_factory=list)
+    reflog_keeps: ReflogKeeps | None = None
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Status:
+        """Decode iptf/status's answer."""
+        keeps = j.get("ReflogKeeps")
+        return cls(
+            repo=str(j["Repo"]), api_socket=str(j["ApiSocket"]), pid=int(j["Pid"]), id=str(j["ID"]),
+            online=bool(j["Online"]), on_demand=bool(j["OnDemand"]), idle_for=str(j["IdleFor"]),
+            queued_writes=int(j["QueuedWrites"]), idle_timeout=str(j.get("IdleTimeout", "")),
+            dropped_peers={p: DroppedPeer.from_json(d) for p, d in (j.get("DroppedPeers") or {}).items()},
+            failed_writes=[FailedWrite.from_json(f) for f in j.get("FailedWrites") or ()],
+            abandoned_writes=[AbandonedWrite.from_json(a) for a in j.get("AbandonedWrites") or ()],
+            reflog_keeps=ReflogKeeps.from_json(keeps) if keeps else None,
+        )
+
+
+@dataclass(frozen=True)
+class ReflogEntry:
+    """One read or write of an iptf:// file; `to` is a move's destination."""
+
+    n: int
+    time: str
+    op: str
+    path: str
+    cid: str
+    size: int
+    pid: int
+    program: str
+    to: str = ""
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> ReflogEntry:
+        """Decode `reflog show`'s answer (or one of reflog's entries)."""
+        return cls(int(j["N"]), str(j["Time"]), str(j["Op"]), str(j["Path"]), str(j["Cid"]), int(j["Size"]),
+                   int(j["Pid"]), str(j["Program"]), str(j.get("To", "")))
+
+
+def reflog_from_json(j: dict[str, Any]) -> list[ReflogEntry]:
+    """reflog's answer: the matching entries, oldest first."""
+    return [ReflogEntry.from_json(e) for e in j["Entries"]]
+
+
+@dataclass(frozen=True)
+class Expired:
+    """`reflog expire`'s answer."""
+
+    removed: int
+    keeps: ReflogKeeps
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Expired:
+        """Decode `reflog expire`'s answer."""
+        return cls(int(j["Removed"]), ReflogKeeps.from_json(j["Keeps"]))
+
+
+__all__ = [
+    "AbandonedWrite", "DIRECTORY", "DroppedPeer", "Entry", "Expired", "FILE", "FailedWrite", "FileMap",
+    "ProtocolError", "ReflogEntry", "ReflogKeeps", "Span", "Stat", "Status", "Written", "decode",
+    "listing_from_json", "matches_from_json", "reflog_from_json",
+]
