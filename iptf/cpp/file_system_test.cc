@@ -615,6 +615,13 @@ TEST(ProtocolFixtures, Written) {
   EXPECT_EQ(w.cid, "");
 }
 
+TEST(ProtocolFixtures, Staged) {
+  iptf::Staged st;
+  ASSERT_TRUE(iptf::protocol::DecodeStaged("iptf/stage", Fixture("stage.json"), &st).ok());
+  EXPECT_EQ(st.uri, "iptf://repo/root/data/train.tfrecord");
+  EXPECT_EQ(st.path, "/home/u/.iptf/staging/write-3f9a1c");
+}
+
 TEST(ProtocolFixtures, Status) {
   iptf::NodeStatus st;
   ASSERT_TRUE(iptf::protocol::DecodeStatus("iptf/status", Fixture("status.json"), &st).ok());

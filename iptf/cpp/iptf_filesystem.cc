@@ -7,11 +7,9 @@
 //
 // Sections follow TensorFlow's C API: random-access file, writable file, read-only memory
 // region, filesystem; then the ops-table filler, TF_InitPlugin and self-registration.
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -169,78 +167,34 @@ class ReadableFile {
   mutable std::shared_ptr<const FileMap> map_;
 };
 
-// Takes over the largest spare in dir (a staging file the node has imported and kept, see the
-// node's package staging) by renaming it to path, and returns it opened for writing from its
-// start, or -1 if no spare is left. Overwriting pages the page cache holds is a copy; a new
-// file allocates every page (slow where freed memory goes back to a hypervisor), so the largest
-// spare serves the most bytes. The spare keeps its old bytes beyond what is written: only the
-// first size_ bytes are ever imported.
-// *claimed tells whether a spare now sits at path (even if opening it failed).
-static int ClaimSpare(const std::string& dir, const std::string& path, bool* claimed) {
-  *claimed = false;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
-  std::vector<std::pair<off_t, std::string>> spares;
-  while (const dirent* e = readdir(d)) {
-    struct stat st;
-    if (strncmp(e->d_name, "spare-", 6) != 0 || fstatat(dirfd(d), e->d_name, &st, 0) != 0) continue;
-    spares.emplace_back(st.st_size, e->d_name);
-  }
-  closedir(d);
-  std::sort(spares.begin(), spares.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (const auto& [size, name] : spares) {
-    if (rename((dir + "/" + name).c_str(), path.c_str()) != 0) continue;  // another writer took it
-    *claimed = true;
-    return open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  }
-  return -1;
-}
-
 // A file being written: appends go to a staging file in <repo>/staging/, which the node
 // imports on flush and sync before they return; on close the node takes the file over and
 // imports it in the background, as a local filesystem writes back its page cache.
 class StagedFile {
  public:
-  // Starts writing uri: empty (truncating it now), or from its current content (append).
+  // Starts writing uri: empty, or from its current content (append). The node hands out the
+  // staging file (a spare whose pages are already allocated, or a new file) once uri can take
+  // a file, so a read-only namespace, a missing parent or a directory is reported here. uri
+  // keeps its content until the first flush or close, so a write that fails (a full disk)
+  // never leaves it emptied.
   static Status Create(const std::string& uri, bool append, std::unique_ptr<StagedFile>* out) {
-    if (HasPrefix(uri, "iptf://ipfs/") || HasPrefix(uri, "iptf://ipns/"))
-      return Error(TF_PERMISSION_DENIED, "read-only: /ipfs and /ipns content cannot change");
-    std::string repo;
-    if (Status s = client::Repo(&repo); !s.ok()) return s;
-    const std::string dir = repo + "/staging";
-    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-      return Error(TF_INTERNAL, "cannot create " + dir + ": " + strerror(errno));
-    std::string path = dir + "/write-XXXXXX";
-    int fd = mkostemp(&path[0], O_CLOEXEC);
-    if (fd < 0) return Error(TF_INTERNAL, "cannot create a staging file in " + dir + ": " + strerror(errno));
-    bool claimed = false;
-    const int spare = ClaimSpare(dir, path, &claimed);
-    if (claimed) {  // the spare replaced the empty file at path
-      close(fd);
-      fd = spare;
-      if (fd < 0) {
-        const std::string why = strerror(errno);
-        unlink(path.c_str());
-        return Error(TF_INTERNAL, "cannot open the staging file " + path + ": " + why);
-      }
+    Staged staged;
+    if (Status s = api::Stage(uri, &staged); !s.ok()) return s;
+    const int fd = open(staged.path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const std::string why = strerror(errno);
+      unlink(staged.path.c_str());
+      return Error(TF_INTERNAL, "cannot open the staging file " + staged.path + ": " + why);
     }
-    std::unique_ptr<StagedFile> f(new StagedFile(uri, path, fd));
-
+    std::unique_ptr<StagedFile> f(new StagedFile(uri, staged.path, fd));
+    f->dirty_ = true;  // even a file closed with no byte written is created
     if (append) {
       std::unique_ptr<ReadableFile> current;
       Status s = ReadableFile::Open(uri, &current);
-      if (s.ok()) {
-        s = f->CopyFrom(*current);
-        if (s.ok()) *out = std::move(f);
-        return s;
-      }
-      if (s.code != TF_NOT_FOUND) return s;  // not found: create it, below
+      if (s.ok()) s = f->CopyFrom(*current);
+      else if (s.code == TF_NOT_FOUND) s = Ok();  // appending to nothing creates the file
+      if (!s.ok()) return s;
     }
-    // Create (or truncate) the file now: this also reports a missing parent or a directory.
-    // It is not a write worth a reflog entry; close records the file's final content.
-    f->dirty_ = true;
-    if (Status s = f->Push(/*nolog=*/true); !s.ok()) return s;
-    f->dirty_ = true;
     *out = std::move(f);
     return Ok();
   }
@@ -324,6 +278,8 @@ class StagedFile {
     while (n > 0) {
       ssize_t w = write(fd_, data, n);
       if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && (errno == ENOSPC || errno == EDQUOT))
+        return Error(TF_RESOURCE_EXHAUSTED, "no space left on the repo's disk for " + uri_ + " (staging file " + path_ + ")");
       if (w < 0) return Error(TF_INTERNAL, "writing the staging file " + path_ + ": " + strerror(errno));
       data += w;
       n -= w;

@@ -90,6 +90,12 @@ static client::CallOptions ImportOptions(uint64_t size) {
   return o;
 }
 
+Status Stage(const std::string& uri, Staged* out) {
+  std::string body;
+  if (Status s = client::Call("iptf/stage", {{"arg", uri}}, &body); !s.ok()) return s;
+  return protocol::DecodeStaged("iptf/stage", body, out);
+}
+
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool nolog) {
   std::string body;
   auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"size", std::to_string(size)}});

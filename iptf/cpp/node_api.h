@@ -25,6 +25,9 @@ Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
 // Bytes [offset, offset+length) of the file rooted at root_cid, fetched by the node, which
 // also reads ahead for sequential readers (iptf/read).
 Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out);
+// Asks the node for a staging file to write uri's new content into (it checks that uri can
+// take a file: writable, a directory as parent, no directory at it).
+Status Stage(const std::string& uri, Staged* out);
 // Puts the staged local file's first `size` bytes at uri (a reused staging file can be longer);
 // nolog leaves the write out of the reflog.
 Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool nolog = false);

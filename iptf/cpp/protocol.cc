@@ -86,6 +86,13 @@ Status DecodeWritten(const std::string& command, const std::string& body, Writte
   });
 }
 
+Status DecodeStaged(const std::string& command, const std::string& body, Staged* out) {
+  return Decode(command, body, [&](const json& j) {
+    out->uri = j.at("Uri").get<std::string>();
+    out->path = j.at("Path").get<std::string>();
+  });
+}
+
 Status DecodeStatus(const std::string& command, const std::string& body, NodeStatus* out) {
   return Decode(command, body, [&](const json& j) {
     out->repo = j.at("Repo").get<std::string>();

@@ -54,6 +54,12 @@ struct Written {
   bool queued = false;  // the node owns the staged file and applies it in the background
 };
 
+// iptf/stage's answer: the local file to write a URI's new content into.
+struct Staged {
+  std::string uri;
+  std::string path;  // a local file in the repo's staging directory
+};
+
 // What the plugin reads of iptf/status's answer.
 struct NodeStatus {
   std::string repo;
@@ -73,6 +79,7 @@ Status DecodeStat(const std::string& command, const std::string& body, PathInfo*
 Status DecodeListing(const std::string& command, const std::string& body, std::vector<DirEntry>* out);
 Status DecodeMatches(const std::string& command, const std::string& body, std::vector<std::string>* out);
 Status DecodeWritten(const std::string& command, const std::string& body, Written* out);
+Status DecodeStaged(const std::string& command, const std::string& body, Staged* out);
 Status DecodeStatus(const std::string& command, const std::string& body, NodeStatus* out);
 
 }  // namespace protocol

@@ -327,15 +327,17 @@ func (q *Queue) supersede(p string) {
 	}
 }
 
-// Retry queues again the failed writes and moves at the given tree paths (all when none is
-// given) whose staged bytes still exist, and returns them.
+// Retry queues again the failed writes and moves at the given tree paths whose staged bytes
+// still exist, and returns them. With no path it retries every failure that still stands for
+// its path's content: one superseded by a later write is retried only when named, so a
+// blanket retry never puts older bytes over newer ones.
 func (q *Queue) Retry(paths ...string) ([]Failure, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var retried, kept []Failure
 	var errs []error
 	for _, f := range q.failures {
-		if f.Op.Kind == Damaged || !matches(f, paths) {
+		if f.Op.Kind == Damaged || !matches(f, paths) || f.Superseded && len(paths) == 0 {
 			kept = append(kept, f)
 			continue
 		}

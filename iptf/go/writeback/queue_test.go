@@ -262,3 +262,95 @@ func TestOverlap(t *testing.T) {
 		}
 	}
 }
+
+// A failed write outlives the node: it is listed after a restart, stands for its path until
+// the path is written again, and retry applies its kept bytes once the cause is gone.
+func TestFailuresPersistBlockAndRetry(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	tr.fail = "/ckpt"
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := staged(t, dir, "weights")
+	if err := q.EnqueueWrite("/ckpt", f, 1, "train", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.WaitFor(waitCtx(t), "/ckpt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, failed := q.FailureAt("/ckpt"); !failed {
+		t.Fatal("the failed write does not stand for its path")
+	}
+
+	// A new queue over the same directory (a restarted node) still knows the failure.
+	q2, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, failed := q2.FailureAt("/ckpt")
+	if !failed || got.Op.Staged != f.Path || got.Why != "disk full" || got.Time.IsZero() {
+		t.Fatalf("after a restart: %+v, %v", got, failed)
+	}
+
+	tr.mu.Lock()
+	tr.fail = ""
+	tr.mu.Unlock()
+	retried, err := q2.Retry()
+	if err != nil || len(retried) != 1 {
+		t.Fatalf("retry: %+v, %v", retried, err)
+	}
+	if err := q2.WaitFor(waitCtx(t), "/ckpt"); err != nil {
+		t.Fatal(err)
+	}
+	if body, ok := tr.get("/ckpt"); !ok || body != "weights" {
+		t.Fatalf("after retry the tree holds %q, %v", body, ok)
+	}
+	if fails := q2.Failures(); len(fails) != 0 {
+		t.Fatalf("failures left after a retry that worked: %+v", fails)
+	}
+	q3, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fails := q3.Failures(); len(fails) != 0 {
+		t.Fatalf("a retried failure came back after a restart: %+v", fails)
+	}
+}
+
+// A failure superseded by a later write no longer blocks its path, is left out of a blanket
+// retry (older bytes never replace newer ones) and is discarded with its bytes.
+func TestSupersededFailureIsKeptUntilDiscarded(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	tr.fail = "/a"
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := staged(t, dir, "old")
+	if err := q.EnqueueWrite("/a", f, 0, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.WaitFor(waitCtx(t), "/a"); err != nil {
+		t.Fatal(err)
+	}
+	q.Supersede("/a")
+	if _, failed := q.FailureAt("/a"); failed {
+		t.Fatal("a superseded failure still blocks its path")
+	}
+	if retried, err := q.Retry(); err != nil || len(retried) != 0 {
+		t.Fatalf("a blanket retry took a superseded failure: %+v, %v", retried, err)
+	}
+	dropped, err := q.Discard("/a")
+	if err != nil || len(dropped) != 1 || !dropped[0].Superseded {
+		t.Fatalf("discard: %+v, %v", dropped, err)
+	}
+	if _, err := os.Stat(f.Path); !os.IsNotExist(err) {
+		t.Fatalf("discarded bytes still on disk: %v", err)
+	}
+	if fails := q.Failures(); len(fails) != 0 {
+		t.Fatalf("failures after discard: %+v", fails)
+	}
+}

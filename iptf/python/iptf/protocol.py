@@ -130,6 +130,19 @@ class Written:
 
 
 @dataclass(frozen=True)
+class Staged:
+    """iptf/stage's answer: the local file to write a URI's new content into."""
+
+    uri: str
+    path: str
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> Staged:
+        """Decode iptf/stage's answer."""
+        return cls(str(j["Uri"]), str(j["Path"]))
+
+
+@dataclass(frozen=True)
 class DroppedPeer:
     """Why and when the node dropped a peer."""
 
@@ -151,12 +164,19 @@ class FailedWrite:
     uri: str = ""
     destination: str = ""
     staged: str = ""
+    code: str = ""  # the failure's error class (ResourceExhausted for a full disk), when known
+    superseded: bool = False  # the URI was written or removed again since
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> FailedWrite:
-        """Decode one of Status.FailedWrites."""
+        """Decode one of Status.FailedWrites (or of writeback retry's and discard's answers)."""
         return cls(str(j["Kind"]), str(j["Why"]), str(j.get("Uri", "")), str(j.get("Destination", "")),
-                   str(j.get("Staged", "")))
+                   str(j.get("Staged", "")), str(j.get("Code", "")), bool(j.get("Superseded", False)))
+
+
+def handled_writes_from_json(j: dict[str, Any]) -> list[FailedWrite]:
+    """writeback retry's and discard's answer: the failed writes they handled."""
+    return [FailedWrite.from_json(w) for w in j["Writes"]]
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,14 @@ def test_written() -> None:
     assert published.name.startswith("iptf://ipns/k51") and not published.queued
 
 
+def test_staged_and_handled_writes() -> None:
+    staged = protocol.decode("iptf/stage", fixture("stage.json"), protocol.Staged.from_json)
+    assert staged == protocol.Staged("iptf://repo/root/data/train.tfrecord", "/home/u/.iptf/staging/write-3f9a1c")
+    handled = protocol.decode("writeback/retry", fixture("writeback.json"), protocol.handled_writes_from_json)
+    assert [(w.kind, w.uri, w.code, w.superseded) for w in handled] == [
+        ("write", "iptf://repo/root/ckpt/model.index", "ResourceExhausted", False)]
+
+
 def test_done_is_an_empty_object() -> None:
     assert protocol.decode("iptf/mkdir", fixture("done.json"), dict) == {}
 
@@ -85,6 +93,8 @@ def test_status_and_its_report() -> None:
     assert "could not apply the move of iptf://repo/root/ckpt/a.tmp to iptf://repo/root/ckpt/a" in report
     assert "bytes kept in /home/u/.iptf/staging/w-17" in report
     assert "the reflog keeps 12 CIDs (700.0 MiB)" in report
+    assert st.failed_writes[0].code == "ResourceExhausted"
+    assert "`iptf writeback retry [uri]`" in report
 
 
 def test_reflog_answers() -> None:

@@ -54,7 +54,11 @@ def status_lines(info: protocol.Status) -> list[str]:
         what = failed.kind
         if failed.uri:
             what += f" of {failed.uri}" + (f" to {failed.destination}" if failed.destination else "")
+        if failed.superseded:
+            kept += " (written again since)"
         lines.append(f"could not apply the {what}: {failed.why}{kept}")
+    if info.failed_writes:
+        lines.append("  `iptf writeback retry [uri]` applies them again, `iptf writeback discard [uri]` drops them")
     for abandoned in info.abandoned_writes:
         lines.append(f"a writer ended before closing its file: {abandoned.size} bytes kept in {abandoned.path}"
                      f" (written {abandoned.since}; removed a day after)")

@@ -124,6 +124,12 @@ def blockmap(cid: str) -> protocol.FileMap:
     return protocol.decode("iptf/blockmap", raw("iptf/blockmap", [IPFS_URI + cid]), protocol.FileMap.from_json)
 
 
+def stage(uri: str) -> protocol.Staged:
+    """iptf/stage: the staging file to write uri's new content into, once uri can take a file."""
+    body = raw("iptf/stage", [uri], is_a_directory(uri))
+    return protocol.decode("iptf/stage", body, protocol.Staged.from_json)
+
+
 def write(uri: str, staged: str, size: int, queue: bool = False, nolog: bool = False) -> protocol.Written:
     """iptf/write: put the first size bytes of the staged file at uri (queue: in the background)."""
     body = raw("iptf/write", [uri], is_a_directory(uri), bounded=False, file=staged, size=size,

@@ -1,45 +1,24 @@
 """Writing an iptf://repo/root/ file: a staging file in the repo, handed to the node on close.
 
-The same protocol as the TensorFlow plugin: bytes go to a file in <repo>/staging/ (a spare the
-node kept from an earlier import, overwritten in place, when there is one); opening creates
-or truncates the target at once, so a missing parent or a directory there fails the open;
-close hands the file to the node, which imports it in the background exactly as `iptf add`
-would (same CID) and records the write in the reflog; every later operation on the path, from
-any process, waits for it. `sync()` imports before it returns.
+The same protocol as the TensorFlow plugin: the node hands out the staging file (iptf/stage: a
+spare kept from an earlier import, overwritten in place, or a new file) once the path can take a
+file, so a missing parent or a directory there fails the open; the path keeps its content until
+the file is closed or synced, so a write that fails (a full disk) never leaves it emptied; close
+hands the file to the node, which imports it in the background exactly as `iptf add` would (same
+CID) and records the write in the reflog; every later operation on the path, from any process,
+waits for it. `sync()` imports before it returns.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from ..client import node as current_node
 from . import calls
 
-
-SPARE_PREFIX = "spare-"  # the node's spares: imported staging files kept for reuse
 _BUFFER = 1 << 20
-
-
-def _claim_spare(directory: Path, path: str) -> int | None:
-    """Rename a spare over path and open it for writing from its start; None if none is left."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return None
-    for name in names:
-        if not name.startswith(SPARE_PREFIX):
-            continue
-        try:
-            os.rename(directory / name, path)  # fails when another writer took it first
-        except OSError:
-            continue
-        # Its old bytes beyond what is written stay: only the first `size` bytes are imported.
-        return os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    return None
 
 
 class IptfWriteFile(io.RawIOBase):
@@ -48,43 +27,34 @@ class IptfWriteFile(io.RawIOBase):
     def __init__(self, uri: str, append: bool = False) -> None:
         super().__init__()
         self.name = uri
-        staging = current_node().repo / "staging"
-        staging.mkdir(mode=0o700, exist_ok=True)
-        fd, self._path = tempfile.mkstemp(prefix="write-", dir=staging)
-        spare = _claim_spare(staging, self._path)
-        if spare is not None:
-            os.close(fd)
-            fd = spare
-        self._fd: int | None = fd
+        self._path = calls.stage(uri).path
+        self._fd: int | None = None
         self._size = 0
         self._buffer = bytearray()
         self._handed_over = False
-        self._dirty = False
+        self._dirty = True  # even a file closed with no byte written is created
         try:
-            if not (append and self._copy_current()):
-                # Create (or truncate) now, which also reports a missing parent or a directory.
-                # Not a write for the reflog: close records the file's final content.
-                self._dirty = True
-                self._import(nolog=True)
-            self._dirty = True
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_CLOEXEC)
+            if append:
+                self._copy_current()
         except BaseException:
             self._discard()
             raise
 
-    def _copy_current(self) -> bool:
-        """Start from the file's current content; False if there is none."""
+    def _copy_current(self) -> None:
+        """Start from the file's current content, if there is any."""
         from .reader import BlockReader
 
         try:
             src = BlockReader.open(self.name)
         except FileNotFoundError:
-            return False
+            return
         chunk = bytearray(_BUFFER)
         view = memoryview(chunk)
         while True:
             n = src.readinto(view)
             if n == 0:
-                return True
+                return
             self._write_all(view[:n])
             self._size += n
 
@@ -164,7 +134,13 @@ class IptfWriteFile(io.RawIOBase):
     def _write_all(self, data: memoryview) -> None:
         assert self._fd is not None
         while len(data):
-            n = os.write(self._fd, data)
+            try:
+                n = os.write(self._fd, data)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the path keeps its earlier content
+                    raise OSError(exc.errno, f"{self.name}: no space left on the repo's disk (staging file "
+                                             f"{self._path})") from None
+                raise
             data = data[n:]
 
 

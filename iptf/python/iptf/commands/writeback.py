@@ -1,0 +1,15 @@
+"""`iptf writeback`: apply again or drop closed files the node could not put in the tree."""
+
+from __future__ import annotations
+
+import os
+
+from .._binary import node_binary
+from . import command
+
+
+@command("writeback", "Retry or discard closed files that could not be put in the tree (`iptf status` lists them)")
+def writeback(args: list[str]) -> int:
+    binary = node_binary()
+    os.execv(binary, [binary, "writeback", *args])
+    return 0
