@@ -13,17 +13,9 @@ from typing import Any
 
 from .. import protocol
 from ..client import call as node_call
+from ..client import timeout_seconds
 from ..errors import IptfError
 from .errors import IS_A_DIRECTORY, NOT_A_DIRECTORY, code_of, translate
-
-
-def timeout_seconds() -> float:
-    """$IPTF_TIMEOUT (default 60): how long the node may take for one call."""
-    try:
-        value = float(os.environ.get("IPTF_TIMEOUT", ""))
-    except ValueError:
-        return 60.0
-    return value if value > 0 else 60.0
 
 
 @lru_cache(maxsize=1)
