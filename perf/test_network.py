@@ -92,7 +92,7 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
             out = net.tmp / f"r4-{i}.out"
             with open(out, "wb") as f:
                 start = time.perf_counter()
-                client.run("iptf", "read", f"/ipfs/{cid}", stdout=f)
+                client.run("iptf", "read", f"iptf://ipfs/{cid}", stdout=f)
                 read.append(time.perf_counter() - start)
             check_fetch(client, net.providers, out, path)
         finally:

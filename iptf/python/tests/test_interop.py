@@ -183,7 +183,7 @@ def test_steered_read_drops_a_corrupting_holder_and_finishes_from_the_other(onli
         assert honest.add(tmp_path / "g.bin") == cid
         online.run("swarm", "connect", kubo022.multiaddr)
         online.run("swarm", "connect", honest.multiaddr)
-        assert online.run("iptf", "read", f"/ipfs/{cid}").stdout == data
+        assert online.run("iptf", "read", f"iptf://ipfs/{cid}").stdout == data
         dropped = online.status()["DroppedPeers"]
     assert kubo022.peer_id in dropped and "match no CID" in dropped[kubo022.peer_id]["Reason"]
     assert online.out("repo", "verify").endswith("all blocks validated.")
