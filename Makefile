@@ -26,7 +26,7 @@ IMAGE_APT := podman buildah runc debootstrap chromium
 # Platforms the node must also build for (`make cross-node`, part of `make test`).
 CROSS_PLATFORMS := darwin/arm64 linux/arm64
 
-.PHONY: check venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node
+.PHONY: fuzz check venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node
 
 venv: $(VENV)/.installed
 
@@ -141,6 +141,15 @@ check: $(CHECK_VENV)/bin/ruff
 	@unformatted=$$(cd iptf/go && gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted"; exit 1; fi
 	cd iptf/go && go vet ./... && go test ./...
 	$(CHECK_VENV)/bin/ruff check iptf/python perf docker hatch_build.py
+
+# Go's native fuzzing, FUZZTIME per target (their seed corpora also run in every `go test`).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./uri:FuzzParse ./writeback:FuzzJournal
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+	  (cd iptf/go && go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}); \
+	done
 
 demo: venv
 	$(VPY) -m iptf.demo --dir build/demo

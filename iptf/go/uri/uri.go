@@ -49,10 +49,16 @@ func Parse(raw string) (URI, error) {
 	u := URI{Raw: raw, Namespace: Namespace(ns)}
 	switch u.Namespace {
 	case IPFS, IPNS:
+		tail = strings.TrimLeft(tail, "/")
 		if tail == "" {
 			return URI{}, &Error{raw, "missing " + map[Namespace]string{IPFS: "CID", IPNS: "name"}[u.Namespace]}
 		}
-		u.Path = clean("/" + ns + "/" + tail)
+		root, _, _ := strings.Cut(tail, "/")
+		inside := clean("/" + tail)
+		if root == "." || root == ".." || inside != "/"+root && !strings.HasPrefix(inside, "/"+root+"/") {
+			return URI{}, &Error{raw, "the path climbs above its " + map[Namespace]string{IPFS: "CID", IPNS: "name"}[u.Namespace]}
+		}
+		u.Path = "/" + ns + inside
 	case Repo:
 		p, err := repoPath(raw, rest)
 		if err != nil {
