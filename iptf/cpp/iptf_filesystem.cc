@@ -169,7 +169,10 @@ class ReadableFile {
 
 // A file being written: appends go to a staging file in <repo>/staging/, which the node
 // imports on flush and sync before they return; on close the node takes the file over and
-// imports it in the background, as a local filesystem writes back its page cache.
+// imports it in the background, as a local filesystem writes back its page cache. What the
+// node already holds (the file reopened for appending, or pushed by an earlier flush) is named
+// by its CID, the base, and never sent again: the node extends the base's DAG by the new bytes,
+// so appends and flushes cost in proportion to what they add.
 class StagedFile {
  public:
   // Starts writing uri: empty, or from its current content (append). The node hands out the
@@ -189,10 +192,12 @@ class StagedFile {
     std::unique_ptr<StagedFile> f(new StagedFile(uri, staged.path, fd));
     f->dirty_ = true;  // even a file closed with no byte written is created
     if (append) {
-      std::unique_ptr<ReadableFile> current;
-      Status s = ReadableFile::Open(uri, &current);
-      if (s.ok()) s = f->CopyFrom(*current);
-      else if (s.code == TF_NOT_FOUND) s = Ok();  // appending to nothing creates the file
+      PathInfo current;
+      Status s = api::Stat(uri, &current);
+      if (s.code == TF_NOT_FOUND) s = Ok();  // appending to nothing creates the file
+      else if (s.ok() && current.is_dir) s = Error(TF_FAILED_PRECONDITION, "is a directory");
+      else if (s.ok() && !current.cid.empty()) f->StartAfter(current.cid, current.size);
+      else if (s.ok()) s = f->CopyCurrent();  // an iptf://meta/ file has no CID: copy its bytes
       if (!s.ok()) return s;
     }
     *out = std::move(f);
@@ -231,7 +236,9 @@ class StagedFile {
     if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
     if (Status s = FlushBuffer(); !s.ok()) return s;
     if (!dirty_) return Ok();
-    if (Status s = api::Write(uri_, path_, size_, nolog); !s.ok()) return s;
+    Written written;
+    if (Status s = api::Write(uri_, Content(), nolog, &written); !s.ok()) return s;
+    StartAfter(written.cid, size_, /*staged_from=*/start_);
     dirty_ = false;
     return Ok();
   }
@@ -239,7 +246,7 @@ class StagedFile {
   Status Close() {
     if (fd_ < 0) return Ok();
     Status s = FlushBuffer();
-    if (s.ok() && dirty_) s = api::WriteBack(uri_, path_, size_, &handed_over_);
+    if (s.ok() && dirty_) s = api::WriteBack(uri_, Content(), &handed_over_);
     close(fd_);
     fd_ = -1;
     if (!handed_over_) unlink(path_.c_str());
@@ -251,6 +258,30 @@ class StagedFile {
 
   StagedFile(std::string uri, std::string path, int fd) : uri_(std::move(uri)), path_(std::move(path)), fd_(fd) {
     buf_.reserve(kBufferSize);
+  }
+
+  // The node holds the content up to `size` as `cid`; the staging file's first byte is the
+  // file's byte staged_from (where the staged bytes began, or the end of the base when opened
+  // for appending).
+  void StartAfter(const std::string& cid, uint64_t size, uint64_t staged_from) {
+    base_cid_ = cid;
+    base_size_ = size;
+    start_ = staged_from;
+  }
+  void StartAfter(const std::string& cid, uint64_t size) {
+    StartAfter(cid, size, size);
+    size_ = size;
+  }
+
+  // What the node is to put at the URI: the base, then the staged bytes written since.
+  api::StagedContent Content() const {
+    return {path_, size_ - start_, base_cid_, base_size_ - start_};
+  }
+
+  Status CopyCurrent() {
+    std::unique_ptr<ReadableFile> current;
+    if (Status s = ReadableFile::Open(uri_, &current); !s.ok()) return s;
+    return CopyFrom(*current);
   }
 
   Status CopyFrom(const ReadableFile& src) {
@@ -289,7 +320,10 @@ class StagedFile {
 
   const std::string uri_, path_;
   int fd_;
-  uint64_t size_ = 0;   // bytes written so far, buffered or not
+  uint64_t size_ = 0;   // the file's size so far, buffered bytes included
+  std::string base_cid_;    // the content the node holds already ("" for none)
+  uint64_t base_size_ = 0;  // its size
+  uint64_t start_ = 0;      // the file offset of the staging file's first byte
   bool dirty_ = false;  // changed since the last push
   bool handed_over_ = false;  // the node owns the staging file (it applies it in the background)
   std::string buf_;     // small appends gather here (TFRecordWriter makes three per record)

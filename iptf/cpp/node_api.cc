@@ -96,18 +96,31 @@ Status Stage(const std::string& uri, Staged* out) {
   return protocol::DecodeStaged("iptf/stage", body, out);
 }
 
-Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool nolog) {
-  std::string body;
-  auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"size", std::to_string(size)}});
-  if (nolog) params.push_back({"nolog", "true"});
-  return client::Call("iptf/write", params, &body, ImportOptions(size));
+static Query WriteParams(const std::string& uri, const StagedContent& staged) {
+  auto params = WithProcess({{"arg", uri}, {"file", staged.file}, {"size", std::to_string(staged.size)}});
+  if (!staged.base.empty()) {
+    params.push_back({"base", staged.base});
+    params.push_back({"offset", std::to_string(staged.offset)});
+  }
+  return params;
 }
 
-Status WriteBack(const std::string& uri, const std::string& staged_file, uint64_t size, bool* queued) {
+Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Written* out) {
+  std::string body;
+  auto params = WriteParams(uri, staged);
+  if (nolog) params.push_back({"nolog", "true"});
+  if (Status s = client::Call("iptf/write", params, &body, ImportOptions(staged.size - staged.offset)); !s.ok())
+    return s;
+  return protocol::DecodeWritten("iptf/write", body, out);
+}
+
+Status WriteBack(const std::string& uri, const StagedContent& staged, bool* queued) {
   *queued = false;
   std::string body;
-  auto params = WithProcess({{"arg", uri}, {"file", staged_file}, {"size", std::to_string(size)}, {"queue", "true"}});
-  if (Status s = client::Call("iptf/write", params, &body, ImportOptions(size)); !s.ok()) return s;
+  auto params = WriteParams(uri, staged);
+  params.push_back({"queue", "true"});
+  if (Status s = client::Call("iptf/write", params, &body, ImportOptions(staged.size - staged.offset)); !s.ok())
+    return s;
   Written written;
   if (Status s = protocol::DecodeWritten("iptf/write", body, &written); !s.ok()) return s;
   *queued = written.queued;

@@ -28,12 +28,20 @@ Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char*
 // Asks the node for a staging file to write uri's new content into (it checks that uri can
 // take a file: writable, a directory as parent, no directory at it).
 Status Stage(const std::string& uri, Staged* out);
-// Puts the staged local file's first `size` bytes at uri (a reused staging file can be longer);
-// nolog leaves the write out of the reflog.
-Status Write(const std::string& uri, const std::string& staged_file, uint64_t size, bool nolog = false);
-// Hands the staged local file to the node, which puts it at uri in the background (every
+// What a writer hands the node: the content is `base`'s content (a CID; none when empty)
+// followed by bytes [offset, size) of the staged local file. A reused staging file can be
+// longer than size: its tail is never read.
+struct StagedContent {
+  std::string file;
+  uint64_t size = 0;
+  std::string base;
+  uint64_t offset = 0;
+};
+// Puts the staged content at uri before returning; nolog leaves the write out of the reflog.
+Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Written* out);
+// Hands the staged content to the node, which puts it at uri in the background (every
 // operation on uri waits for it). queued: the node now owns the file (else it applied it).
-Status WriteBack(const std::string& uri, const std::string& staged_file, uint64_t size, bool* queued);
+Status WriteBack(const std::string& uri, const StagedContent& staged, bool* queued);
 Status Mkdir(const std::string& uri, bool parents);
 // kind: "file", "dir" or "recursive".
 Status Remove(const std::string& uri, const char* kind);

@@ -22,8 +22,13 @@ func importWithAdd(ctx context.Context, env cmds.Environment, file staging.File)
 		return cid.Undef, err
 	}
 	defer content.Close()
+	return addReader(ctx, env, filepath.Base(file.Path), content)
+}
+
+// addReader imports content as `ipfs add` does (see importWithAdd).
+func addReader(ctx context.Context, env cmds.Environment, name string, content io.Reader) (cid.Cid, error) {
 	node := files.NewReaderFile(content)
-	dir := files.NewMapDirectory(map[string]files.Node{filepath.Base(file.Path): node})
+	dir := files.NewMapDirectory(map[string]files.Node{name: node})
 	opts := cmds.OptMap{"quieter": true, "pin": false, "progress": false}
 	req, err := cmds.NewRequest(ctx, []string{"add"}, opts, nil, dir, corecmds.Root)
 	if err != nil {

@@ -134,6 +134,9 @@ func (fs *FS) writeTarget(raw string, staged staging.File) (uri.URI, error) {
 	if err := staging.Check(fs.Staging, staged.Path); err != nil {
 		return u, errorf(InvalidArgument, u.Raw, "%s", err)
 	}
+	if staged.Base != "" && u.Namespace == uri.Meta {
+		return u, errorf(InvalidArgument, u.Raw, "a command to a meta path has no base")
+	}
 	return u, nil
 }
 
@@ -156,7 +159,7 @@ func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File
 	}
 	unlock := fs.Node.Blockstore.PinLock(ctx) // keep GC off the new blocks until they are linked
 	defer unlock.Unlock(ctx)
-	c, err := importWithAdd(ctx, fs.Env, staged)
+	c, err := fs.importStaged(ctx, staged)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}

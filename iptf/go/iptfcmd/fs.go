@@ -2,6 +2,7 @@ package iptfcmd
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
@@ -14,6 +15,7 @@ import (
 	"iptf.io/node/reflog"
 	"iptf.io/node/repodir"
 	"iptf.io/node/staging"
+	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
 
@@ -168,6 +170,9 @@ var fsCommands = map[string]*cmds.Command{
 		append([]cmds.Option{
 			cmds.StringOption("file", "Absolute path of the staged file to import."),
 			cmds.Int64Option("size", "How many of the staged file's first bytes are its content (default: all)."),
+			cmds.StringOption("base", "CID (or iptf://ipfs/ URI) whose content comes before the staged bytes: "+
+				"the file is extended, not imported again."),
+			cmds.Int64Option("offset", "With base: where, in the staged file, the bytes after base start."),
 			cmds.BoolOption(noLogOption, "Leave the write out of the reflog."),
 			cmds.BoolOption("queue", "Return once the file is queued: the node then owns the staged file and "+
 				"applies it in the background; operations on the path wait for it."),
@@ -180,6 +185,13 @@ var fsCommands = map[string]*cmds.Command{
 					return nil, &fsapi.Error{Code: fsapi.InvalidArgument, URI: req.Arguments[0], Why: "size must not be negative"}
 				}
 				staged.Size = size
+			}
+			staged.Base, _ = req.Options["base"].(string)
+			staged.Base = strings.TrimPrefix(staged.Base, uri.Scheme+"ipfs/")
+			staged.Offset, _ = req.Options["offset"].(int64)
+			if staged.Offset < 0 || staged.Offset > 0 && staged.Base == "" || staged.Size >= 0 && staged.Offset > staged.Size {
+				return nil, &fsapi.Error{Code: fsapi.InvalidArgument, URI: req.Arguments[0],
+					Why: "offset must lie within the staged bytes, and needs a base"}
 			}
 			who := caller(req)
 			who.NoLog, _ = req.Options[noLogOption].(bool)

@@ -36,15 +36,20 @@ const (
 )
 
 // File is a staged file: Path's first Size bytes (the whole file when Size is negative).
+// With Base set, the content is Base's content followed by the staged bytes from Offset on: a
+// writer appending to a file, or flushing one it keeps writing, stages only what is new since
+// Base (the file's earlier version) and the node extends Base's DAG instead of importing it all.
 type File struct {
-	Path string
-	Size int64
+	Path   string
+	Size   int64
+	Base   string // CID of the content before the staged bytes ("" for none)
+	Offset int64  // where, in Path, the bytes after Base start (0 without Base)
 }
 
 // Whole is the size of a staged file whose every byte is content.
 const Whole int64 = -1
 
-// Open opens f for reading its content, and returns its length.
+// Open opens f for reading its staged bytes (from Offset), and returns their length.
 func (f File) Open() (io.ReadCloser, int64, error) {
 	h, err := os.Open(f.Path)
 	if err != nil {
@@ -59,14 +64,19 @@ func (f File) Open() (io.ReadCloser, int64, error) {
 		h.Close()
 		return nil, 0, fmt.Errorf("%s is not a regular file", f.Path)
 	}
-	if f.Size < 0 {
-		return h, st.Size(), nil
+	size := f.Size
+	if size < 0 {
+		size = st.Size()
 	}
-	if st.Size() < f.Size {
+	if st.Size() < size {
 		h.Close()
-		return nil, 0, fmt.Errorf("%s holds %d bytes, fewer than the %d written", f.Path, st.Size(), f.Size)
+		return nil, 0, fmt.Errorf("%s holds %d bytes, fewer than the %d written", f.Path, st.Size(), size)
 	}
-	return readCloser{io.LimitReader(h, f.Size), h}, f.Size, nil
+	if f.Offset < 0 || f.Offset > size {
+		h.Close()
+		return nil, 0, fmt.Errorf("offset %d is outside the %d bytes staged in %s", f.Offset, size, f.Path)
+	}
+	return readCloser{io.NewSectionReader(h, f.Offset, size-f.Offset), h}, size - f.Offset, nil
 }
 
 type readCloser struct {

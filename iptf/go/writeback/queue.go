@@ -43,6 +43,8 @@ type Op struct {
 	Dst     string    `json:"dst,omitempty"`
 	Staged  string    `json:"staged,omitempty"` // Write: the local file holding the bytes
 	Size    *int64    `json:"size,omitempty"`   // Write: how many of its first bytes are content (nil: all)
+	Base    string    `json:"base,omitempty"`   // Write: CID whose content the staged bytes follow
+	Offset  int64     `json:"offset,omitempty"` // Write: where the bytes after Base start in Staged
 	Pid     int       `json:"pid,omitempty"`    // who wrote it, for the reflog
 	Program string    `json:"program,omitempty"`
 	NoLog   bool      `json:"nolog,omitempty"`
@@ -51,10 +53,11 @@ type Op struct {
 
 // StagedFile is a Write's staged content.
 func (op Op) StagedFile() staging.File {
-	if op.Size == nil {
-		return staging.File{Path: op.Staged, Size: staging.Whole}
+	f := staging.File{Path: op.Staged, Size: staging.Whole, Base: op.Base, Offset: op.Offset}
+	if op.Size != nil {
+		f.Size = *op.Size
 	}
-	return staging.File{Path: op.Staged, Size: *op.Size}
+	return f
 }
 
 // touches reports whether the op changes p, something under p, or a parent of p.
@@ -123,8 +126,8 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 func (q *Queue) EnqueueWrite(path string, staged staging.File, pid int, program string, noLog bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	op := Op{Kind: Write, Path: path, Staged: staged.Path, Pid: pid, Program: program, NoLog: noLog,
-		Closed: time.Now().UTC()}
+	op := Op{Kind: Write, Path: path, Staged: staged.Path, Base: staged.Base, Offset: staged.Offset, Pid: pid,
+		Program: program, NoLog: noLog, Closed: time.Now().UTC()}
 	if staged.Size >= 0 {
 		op.Size = &staged.Size
 	}

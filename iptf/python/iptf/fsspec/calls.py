@@ -122,10 +122,17 @@ def stage(uri: str) -> protocol.Staged:
     return protocol.decode("iptf/stage", body, protocol.Staged.from_json)
 
 
-def write(uri: str, staged: str, size: int, queue: bool = False, nolog: bool = False) -> protocol.Written:
-    """iptf/write: put the first size bytes of the staged file at uri (queue: in the background)."""
+def write(uri: str, staged: str, size: int, queue: bool = False, nolog: bool = False, base: str = "",
+          offset: int = 0) -> protocol.Written:
+    """iptf/write: put the first size bytes of the staged file at uri (queue: in the background).
+
+    base: the CID of content the staged bytes follow, from `offset` in the staged file on (an
+    append, or a sync of a file still being written): the node extends it instead of importing
+    everything again.
+    """
     body = raw("iptf/write", [uri], is_a_directory(uri), bounded=False, file=staged, size=size,
-               queue=queue or None, nolog=nolog or None, **caller())
+               queue=queue or None, nolog=nolog or None, base=base or None, offset=offset if base else None,
+               **caller())
     return protocol.decode("iptf/write", body, protocol.Written.from_json)
 
 

@@ -16,6 +16,7 @@ import io
 import os
 from typing import Any
 
+from .. import protocol
 from . import calls
 
 _BUFFER = 1 << 20
@@ -33,6 +34,11 @@ class IptfWriteFile(io.RawIOBase):
         self._buffer = bytearray()
         self._handed_over = False
         self._dirty = True  # even a file closed with no byte written is created
+        # What the node holds already (the file reopened for appending, or an earlier sync) is
+        # named by its CID and never sent again: the node extends it by the staged bytes.
+        self._base = ""  # its CID ("" for none)
+        self._base_size = 0
+        self._start = 0  # the file offset of the staging file's first byte
         try:
             self._fd = os.open(self._path, os.O_WRONLY | os.O_CLOEXEC)
             if append:
@@ -42,13 +48,21 @@ class IptfWriteFile(io.RawIOBase):
             raise
 
     def _copy_current(self) -> None:
-        """Start from the file's current content, if there is any."""
+        """Start from the file's current content, if there is any: by its CID, or (an
+        iptf://meta/ file, which has none) by copying its bytes."""
         from .reader import BlockReader
 
         try:
-            src = BlockReader.open(self.name)
+            current = calls.stat(self.name)
         except FileNotFoundError:
             return
+        if current.type == protocol.DIRECTORY:
+            raise IsADirectoryError(errno.EISDIR, f"{self.name}: is a directory")
+        if current.cid:
+            self._base, self._base_size = current.cid, current.size
+            self._start = self._size = current.size
+            return
+        src = BlockReader.open(self.name)
         chunk = bytearray(_BUFFER)
         view = memoryview(chunk)
         while True:
@@ -106,7 +120,8 @@ class IptfWriteFile(io.RawIOBase):
             if self._fd is not None:
                 self._flush_buffer()
                 if self._dirty:
-                    written = calls.write(self.name, self._path, self._size, queue=True)
+                    written = calls.write(self.name, self._path, self._size - self._start, queue=True,
+                                          base=self._base, offset=self._base_size - self._start)
                     self._handed_over = written.queued
         finally:
             self._discard()
@@ -114,7 +129,9 @@ class IptfWriteFile(io.RawIOBase):
 
     def _import(self, nolog: bool) -> None:
         """Import the staged bytes now (iptf/write without the queue); nolog: not in the reflog."""
-        calls.write(self.name, self._path, self._size, nolog=nolog)
+        written = calls.write(self.name, self._path, self._size - self._start, nolog=nolog, base=self._base,
+                              offset=self._base_size - self._start)
+        self._base, self._base_size = written.cid, self._size
 
     def _discard(self) -> None:
         if self._fd is not None:

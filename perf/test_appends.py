@@ -1,0 +1,91 @@
+"""Appends and flushes through TensorFlow: iptf:// against local disk, in the same run.
+
+- 200 rounds of (open 'ab', write 1 MiB, close), as a CSV log or a reopened event file grows;
+- one file flushed after every 1 MiB up to 256 MiB, as a summary writer flushes its event file.
+
+Each costs in proportion to the bytes appended: the node extends the file's DAG by the new
+bytes instead of importing the file again. Reported: the ratio local time / iptf time, and the
+last append (or flush) against the first, which stays flat when nothing grows with the file.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import random_bytes
+
+ROUNDS = 200
+FLUSHES = 256
+MiB = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory):
+    from tf_support import start_session_repo
+
+    r = start_session_repo(tmp_path_factory.mktemp("appendbench") / "repo")
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def chunks() -> list[memoryview]:
+    """Distinct random MiBs: no step's blocks are deduplicated against an earlier one's."""
+    blob = memoryview(random_bytes(max(ROUNDS, FLUSHES) * MiB, seed=11))
+    return [blob[i * MiB:(i + 1) * MiB] for i in range(max(ROUNDS, FLUSHES))]
+
+
+def timed_appends(path: str, chunks: list[memoryview]) -> list[float]:
+    import tensorflow as tf
+
+    times = []
+    for chunk in chunks[:ROUNDS]:
+        start = time.perf_counter()
+        with tf.io.gfile.GFile(path, "ab") as f:
+            f.write(chunk)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def timed_flushes(path: str, chunks: list[memoryview]) -> list[float]:
+    import tensorflow as tf
+
+    times = []
+    with tf.io.gfile.GFile(path, "wb") as f:
+        for chunk in chunks[:FLUSHES]:
+            start = time.perf_counter()
+            f.write(chunk)
+            f.flush()
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def ends(times: list[float]) -> tuple[float, float]:
+    """The median of the first and of the last ten steps."""
+    return statistics.median(times[:10]), statistics.median(times[-10:])
+
+
+@pytest.mark.parametrize("kind", ["appends", "flushes"])
+def test_growing_file_vs_local_disk(benchmark, repo, chunks, tmp_path: Path, kind: str) -> None:
+    import tensorflow as tf
+
+    step = timed_appends if kind == "appends" else timed_flushes
+    local = step(str(tmp_path / f"local-{kind}.bin"), chunks)
+    iptf: list[float] = []
+    target = f"iptf://repo/root/bench-{kind}.bin"
+    benchmark.pedantic(lambda: iptf.extend(step(target, chunks)), rounds=1, iterations=1)
+    assert tf.io.gfile.stat(target).length == len(local) * MiB
+
+    first, last = ends(iptf)
+    ratio = sum(local) / sum(iptf)
+    benchmark.extra_info.update({
+        "steps": len(iptf), "bytes_per_step": MiB,
+        "local_s": sum(local), "iptf_s": sum(iptf), "ratio_vs_local": ratio,
+        "iptf_first_ms": first * 1e3, "iptf_last_ms": last * 1e3, "last_over_first": last / first,
+    })
+    print(f"\n{kind} of 1 MiB x {len(iptf)}: iptf {sum(iptf):.2f} s, local {sum(local):.2f} s "
+          f"(ratio {ratio:.2f}x); iptf first {first * 1e3:.1f} ms, last {last * 1e3:.1f} ms")
