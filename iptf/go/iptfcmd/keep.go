@@ -12,6 +12,7 @@ import (
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/retention"
+	"iptf.io/node/service"
 )
 
 // GuardBlockRemoval wraps the commands under root that remove blocks: `repo gc` first makes
@@ -22,11 +23,11 @@ func GuardBlockRemoval(root *cmds.Command) {
 	gc := root.Subcommands["repo"].Subcommands["gc"]
 	collect := gc.Run
 	gc.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
-		node, repo, err := nodeAndRepo(env)
+		s, err := service.Of(env)
 		if err != nil {
 			return err
 		}
-		if _, err := retention.Keep(req.Context, node, repoReflog(repo)); err != nil {
+		if _, err := retention.Keep(req.Context, s.Node, s.Reflog); err != nil {
 			return err
 		}
 		defer blockmap.Forget()
@@ -55,11 +56,11 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 		cmds.StringOption("older-than", "Remove entries older than this age (90d, 36h, now); default: the retention period."),
 	},
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		node, repo, err := nodeAndRepo(env)
+		s, err := service.Of(env)
 		if err != nil {
 			return err
 		}
-		age, err := retention.Period(node)
+		age, err := retention.Period(s.Node)
 		if err != nil {
 			return err
 		}
@@ -68,12 +69,11 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 				return cmds.Errorf(cmds.ErrClient, "--older-than: %s", err)
 			}
 		}
-		log := repoReflog(repo)
-		removed, err := log.Expire(time.Now().Add(-age))
+		removed, err := s.Reflog.Expire(time.Now().Add(-age))
 		if err != nil {
 			return err
 		}
-		keeps, err := retention.Keep(req.Context, node, log)
+		keeps, err := retention.Keep(req.Context, s.Node, s.Reflog)
 		if err != nil {
 			return err
 		}
