@@ -64,7 +64,7 @@ func New(node *core.IpfsNode, api coreiface.CoreAPI, env cmds.Environment, repo 
 		Node:    node,
 		API:     api,
 		Env:     env,
-		Blocks:  &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
+		Blocks:  blockmap.NewBuilder(node.Blockstore, blockmap.NewLocator(repo)),
 		Fetcher: fetcher,
 		Reflog:  log,
 		Staging: repodir.Staging(repo),

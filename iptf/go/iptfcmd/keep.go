@@ -8,7 +8,6 @@ import (
 	"github.com/dustin/go-humanize"
 	cmds "github.com/ipfs/go-ipfs-cmds"
 
-	"iptf.io/node/blockmap"
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/retention"
@@ -27,16 +26,18 @@ func GuardBlockRemoval(root *cmds.Command) {
 		if err != nil {
 			return err
 		}
-		if _, err := retention.Keep(req.Context, s.Node, s.Reflog); err != nil {
+		if _, err := s.Retention.Keep(req.Context, s.Reflog); err != nil {
 			return err
 		}
-		defer blockmap.Forget()
+		defer s.ForgetBlockMaps()
 		return collect(req, re, env)
 	}
 	rm := root.Subcommands["block"].Subcommands["rm"]
 	remove := rm.Run
 	rm.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
-		defer blockmap.Forget()
+		if s := service.Running(env); s != nil { // only a daemon keeps block maps between commands
+			defer s.ForgetBlockMaps()
+		}
 		return remove(req, re, env)
 	}
 }
@@ -73,7 +74,7 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 		if err != nil {
 			return err
 		}
-		keeps, err := retention.Keep(req.Context, s.Node, s.Reflog)
+		keeps, err := s.Retention.Keep(req.Context, s.Reflog)
 		if err != nil {
 			return err
 		}

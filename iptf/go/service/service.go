@@ -20,17 +20,19 @@ import (
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
 	"iptf.io/node/reflog"
+	"iptf.io/node/retention"
 	"iptf.io/node/writeback"
 )
 
 // Service holds what IPTF keeps for one node.
 type Service struct {
-	Node     *core.IpfsNode
-	Repo     string // the repo's path
-	Reflog   *reflog.Log
-	Fetcher  *fetch.Fetcher
-	Guard    *peerguard.Guard // installed in the node's bitswap when the node was built
-	Activity *lifecycle.Activity
+	Node      *core.IpfsNode
+	Repo      string // the repo's path
+	Reflog    *reflog.Log
+	Fetcher   *fetch.Fetcher
+	Guard     *peerguard.Guard // installed in the node's bitswap when the node was built
+	Activity  *lifecycle.Activity
+	Retention *retention.Keeper
 
 	fs  *fsapi.FS       // the node's filesystem; it applies queued writes, requests get views
 	ctx context.Context // the node's: queued writes are applied under it, not a request's
@@ -50,13 +52,14 @@ func newService(node *core.IpfsNode, guard *peerguard.Guard) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		Node:     node,
-		Repo:     repo,
-		Reflog:   reflog.Open(repo),
-		Fetcher:  fetch.New(node, guard),
-		Guard:    guard,
-		Activity: lifecycle.NewActivity(),
-		ctx:      node.Context(),
+		Node:      node,
+		Repo:      repo,
+		Reflog:    reflog.Open(repo),
+		Fetcher:   fetch.New(node, guard),
+		Guard:     guard,
+		Activity:  lifecycle.NewActivity(),
+		Retention: retention.NewKeeper(node),
+		ctx:       node.Context(),
 	}
 	s.fs = fsapi.New(node, api, env, repo, s.Fetcher, s.Reflog)
 	return s, nil
@@ -93,6 +96,10 @@ func (s *Service) Queue() (*writeback.Queue, error) {
 	s.queue = q
 	return q, nil
 }
+
+// ForgetBlockMaps drops the block maps the filesystem keeps: call it once blocks may have
+// left the blockstore (garbage collection, block rm).
+func (s *Service) ForgetBlockMaps() { s.fs.Blocks.Forget() }
 
 // startDaemon does what only a daemon's node needs: the guard watches the node's peers, and
 // a node started on demand stops once idle.
