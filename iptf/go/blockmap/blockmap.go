@@ -32,20 +32,37 @@ const prefixLen = 64
 type Builder struct {
 	Blocks  blockstore.Blockstore
 	Locator *Locator
+	maps    *mapCache // nil: nothing is kept
+}
+
+// NewBuilder returns a Builder over a repo's blockstore and the locator of its block files
+// that keeps the maps it builds (see cache.go).
+func NewBuilder(blocks blockstore.Blockstore, locator *Locator) *Builder {
+	return &Builder{Blocks: blocks, Locator: locator, maps: newMapCache(cachedSpans)}
 }
 
 // Build maps the UnixFS node nd, whose block is already at hand. Maps of files held wholly in
 // block files are kept (see cache.go) and served again without a walk.
 func (b *Builder) Build(ctx context.Context, nd ipld.Node) (*Map, error) {
-	key := b.Locator.dir + "\x00" + nd.Cid().KeyString()
-	if m := cache.get(key); m != nil {
+	if b.maps == nil {
+		return b.build(ctx, nd)
+	}
+	key := nd.Cid().KeyString()
+	if m := b.maps.get(key); m != nil {
 		return m, nil
 	}
 	m, err := b.build(ctx, nd)
 	if err == nil {
-		cache.put(key, m)
+		b.maps.put(key, m)
 	}
 	return m, err
+}
+
+// Forget drops every kept map: call it once blocks may have left the blockstore.
+func (b *Builder) Forget() {
+	if b.maps != nil {
+		b.maps.clear()
+	}
 }
 
 // ErrNotUnixFS is the error (wrapped) for a node that is no UnixFS file or directory: a

@@ -5,12 +5,12 @@ import (
 	"sync"
 )
 
-// Maps of files whose every byte is in a local block file, kept by root CID so that a file
-// opened again (the next epoch) needs no walk over its blocks. A block file only goes away
-// when garbage collection (or `block rm`) removes its block; call Forget after that. A
-// reader that still finds a block file gone asks the node for those bytes, exactly as when a
-// block is collected while it reads, and a block fetched again lands at the same path.
-var cache = newMapCache(1 << 17) // spans: about 30 MB, 32 GiB of 256 KiB blocks
+// A Builder keeps the maps of files whose every byte is in a local block file, by root CID,
+// so that a file opened again (the next epoch) needs no walk over its blocks. A block file
+// only goes away when garbage collection (or `block rm`) removes its block; call Forget after
+// that. A reader that still finds a block file gone asks the node for those bytes, exactly as
+// when a block is collected while it reads, and a block fetched again lands at the same path.
+const cachedSpans = 1 << 17 // about 30 MB, 32 GiB of 256 KiB blocks
 
 type mapCache struct {
 	mu       sync.Mutex
@@ -75,6 +75,3 @@ func (c *mapCache) clear() {
 	c.byKey = map[string]*list.Element{}
 	c.spans = 0
 }
-
-// Forget drops every kept map: call it once blocks may have left the blockstore.
-func Forget() { cache.clear() }

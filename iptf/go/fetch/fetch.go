@@ -45,30 +45,17 @@ type Fetcher struct {
 	lastEnd map[cid.Cid]uint64 // per file root: where the last read ended
 }
 
-// New returns a Fetcher for the node.
-func New(node *core.IpfsNode) *Fetcher {
+// New returns a Fetcher for the node. guard, the peer guard installed in the node's bitswap,
+// hands it the messages that answer its steered wants and keeps their senders connected;
+// without one (nil) every fetch goes through a bitswap session.
+func New(node *core.IpfsNode, guard *peerguard.Guard) *Fetcher {
 	f := &Fetcher{node: node, ahead: map[cid.Cid]uint64{}, lastEnd: map[cid.Cid]uint64{}}
-	if node.PeerHost != nil && node.IsOnline {
+	if guard != nil && node.PeerHost != nil && node.IsOnline {
 		f.steer = newSteerer(node.PeerHost)
-		peerguard.Global.AlsoWanted(f.steer.wanted)
-		peerguard.Global.Subscribe(f.steer.received)
+		guard.AlsoWanted(f.steer.wanted)
+		guard.Subscribe(f.steer.received)
 	}
 	return f
-}
-
-var (
-	mu       sync.Mutex
-	fetchers = map[*core.IpfsNode]*Fetcher{}
-)
-
-// For returns the node's Fetcher, shared by all requests so readahead is not repeated.
-func For(node *core.IpfsNode) *Fetcher {
-	mu.Lock()
-	defer mu.Unlock()
-	if fetchers[node] == nil {
-		fetchers[node] = New(node)
-	}
-	return fetchers[node]
 }
 
 // piece is a subtree of the file: its root and the file bytes it covers.

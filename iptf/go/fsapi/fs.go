@@ -30,23 +30,60 @@ import (
 	"iptf.io/node/fetch"
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
+	"iptf.io/node/repodir"
 	"iptf.io/node/staging"
 	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
 
-// FS serves the plugin's filesystem calls from one node.
+// FS serves the plugin's filesystem calls from one node. Make it with New: its views
+// (WithAPI, WithPending) share its tree lock.
 type FS struct {
-	Node   *core.IpfsNode
-	API    coreiface.CoreAPI
-	Env    cmds.Environment // for running kubo's own commands (add)
-	Blocks *blockmap.Builder
-	Reflog *reflog.Log
+	Node    *core.IpfsNode
+	API     coreiface.CoreAPI
+	Env     cmds.Environment // for running kubo's own commands (add)
+	Blocks  *blockmap.Builder
+	Fetcher *fetch.Fetcher // the node's one fetcher, so that readahead is not repeated
+	Reflog  *reflog.Log
 	// Pending holds closed files not yet in the tree; operations on the tree wait for the
 	// ones touching their paths. Nil: every write is applied before it returns.
 	Pending *writeback.Queue
 	// Staging is the repo's staging directory: writes take their staged files only from it.
 	Staging string
+
+	// tree serialises changes to the writable tree: flushing a directory replaces the cached
+	// objects of its children, so a change made through a stale object would be lost.
+	tree *sync.Mutex
+}
+
+// New returns the filesystem of node, whose repo is at repo; env runs kubo's commands on
+// node. The block-map locator reads the repo's datastore spec now, once.
+func New(node *core.IpfsNode, api coreiface.CoreAPI, env cmds.Environment, repo string,
+	fetcher *fetch.Fetcher, log *reflog.Log) *FS {
+	return &FS{
+		Node:    node,
+		API:     api,
+		Env:     env,
+		Blocks:  blockmap.NewBuilder(node.Blockstore, blockmap.NewLocator(repo)),
+		Fetcher: fetcher,
+		Reflog:  log,
+		Staging: repodir.Staging(repo),
+		tree:    new(sync.Mutex),
+	}
+}
+
+// WithAPI returns a view of fs that resolves through api (a request's, offline say).
+func (fs *FS) WithAPI(api coreiface.CoreAPI) *FS {
+	v := *fs
+	v.API = api
+	return &v
+}
+
+// WithPending returns a view of fs whose writes go through the queue q.
+func (fs *FS) WithPending(q *writeback.Queue) *FS {
+	v := *fs
+	v.Pending = q
+	return &v
 }
 
 // Read returns the bytes [offset, offset+length) of the file at the iptf:// URI raw, fetching
@@ -73,7 +110,7 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64, who C
 	// the request ends their wants are cancelled while the blocks are on their way; the peer
 	// guard then takes the honest sender for a forger and drops it.)
 	local := dag.NewDAGService(blockservice.New(fs.Node.Blockstore, offline.Exchange(fs.Node.Blockstore)))
-	r := &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fetch.For(fs.Node), dagService: local, root: nd,
+	r := &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fs.Fetcher, dagService: local, root: nd,
 		size: size, pos: offset, end: offset + length}
 	// Make the first window local now, so that a missing block is this command's error.
 	if err := r.fetchWindow(); err != nil {
@@ -148,10 +185,6 @@ type Caller struct {
 	NoLog   bool      // leave this operation out of the reflog (e.g. the truncation at open)
 	At      time.Time // when it happened, if not now (a queued write: when the file was closed)
 }
-
-// treeMu serialises changes to the writable tree: flushing a directory replaces the cached
-// objects of its children, so a change made through a stale object would be lost.
-var treeMu sync.Mutex
 
 func parse(raw string) (uri.URI, error) {
 	u, err := uri.Parse(raw)
@@ -543,7 +576,7 @@ func (fs *FS) existing(u uri.URI) (*mfs.Directory, string, mfs.FSNode, error) {
 }
 
 // place puts nd at the repo path of u, replacing a file there, and persists the tree.
-// The caller holds treeMu.
+// The caller holds fs.tree.
 func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
 	dir, name, err := fs.parentDir(u)
 	if err != nil {
@@ -571,8 +604,8 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 		return err
 	}
 	// Checked under the lock: mfs.Mkdir reports a file among the parents only in its text.
-	treeMu.Lock()
-	defer treeMu.Unlock()
+	fs.tree.Lock()
+	defer fs.tree.Unlock()
 	if fsn, err := fs.lookup(u.Path); err == nil {
 		if fsn.Type() == mfs.TDir && parents {
 			return nil
@@ -614,8 +647,8 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string, who Caller) error {
 	if err != nil {
 		return err
 	}
-	treeMu.Lock()
-	defer treeMu.Unlock()
+	fs.tree.Lock()
+	defer fs.tree.Unlock()
 	dir, name, child, err := fs.existing(u)
 	if err != nil {
 		return err
@@ -653,7 +686,7 @@ func (fs *FS) Remove(ctx context.Context, raw, kind string, who Caller) error {
 	return nil
 }
 
-// unlink removes name from dir, which holds u, and persists the tree. The caller holds treeMu.
+// unlink removes name from dir, which holds u, and persists the tree. The caller holds fs.tree.
 func (fs *FS) unlink(ctx context.Context, u uri.URI, dir *mfs.Directory, name string) error {
 	if err := dir.Unlink(name); err != nil {
 		return classify(u.Raw, err)
@@ -685,9 +718,9 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*pro
 	if err != nil {
 		return nil, err
 	}
-	treeMu.Lock()
+	fs.tree.Lock()
 	err = fs.place(ctx, dst, nd)
-	treeMu.Unlock()
+	fs.tree.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -739,9 +772,9 @@ func (fs *FS) metaCommand(ctx context.Context, u uri.URI, staged staging.File) (
 	if cmd.Command != "publish" {
 		return nil, errorf(InvalidArgument, u.Raw, "unknown command %q (known: publish)", cmd.Command)
 	}
-	treeMu.Lock()
+	fs.tree.Lock()
 	root, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, "/")
-	treeMu.Unlock()
+	fs.tree.Unlock()
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
@@ -174,5 +175,45 @@ func TestTreeErrors(t *testing.T) {
 		if got := codeOfCall(t, c.err); got != c.want {
 			t.Errorf("%s: got %q (%v), want %q", c.name, got, c.err, c.want)
 		}
+	}
+}
+
+// TestViewsShareTreeLock: the views of one filesystem that requests get (their own API, the
+// write-back queue) change the tree under the filesystem's one lock.
+func TestViewsShareTreeLock(t *testing.T) {
+	fs := testFS(t)
+	view := fs.WithAPI(fs.API).WithPending(nil)
+	fs.tree.Lock()
+	done := make(chan error, 1)
+	go func() { done <- view.Mkdir(context.Background(), "iptf://repo/root/d", false) }()
+	select {
+	case err := <-done:
+		fs.tree.Unlock()
+		t.Fatalf("a view changed the tree while the filesystem held its lock (%v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	fs.tree.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat(context.Background(), "iptf://repo/root/d"); err != nil {
+		t.Fatalf("the view's directory is not in the filesystem's tree: %v", err)
+	}
+}
+
+// TestSeparateFilesystemsDoNotShareALock: the tree lock is a filesystem's, not the process's.
+func TestSeparateFilesystemsDoNotShareALock(t *testing.T) {
+	a, b := testFS(t), testFS(t)
+	a.tree.Lock()
+	defer a.tree.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- b.Mkdir(context.Background(), "iptf://repo/root/d", false) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("one filesystem waited for another's tree lock")
 	}
 }

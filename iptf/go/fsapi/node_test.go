@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/ipfs/boxo/files"
@@ -17,7 +16,8 @@ import (
 	"github.com/ipfs/kubo/core/coreiface/options"
 	mh "github.com/multiformats/go-multihash"
 
-	"iptf.io/node/blockmap"
+	"iptf.io/node/fetch"
+	"iptf.io/node/repodir"
 	"iptf.io/node/staging"
 )
 
@@ -36,13 +36,11 @@ func testFS(t *testing.T) *FS {
 		t.Fatal(err)
 	}
 	repo := t.TempDir()
-	st := filepath.Join(repo, "staging")
-	if err := os.Mkdir(st, 0o700); err != nil {
+	if err := os.Mkdir(repodir.Staging(repo), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	env := &commands.Context{ConfigRoot: repo, ConstructNode: func() (*core.IpfsNode, error) { return n, nil }}
-	return &FS{Node: n, API: api, Env: env, Staging: st,
-		Blocks: &blockmap.Builder{Blocks: n.Blockstore, Locator: blockmap.NewLocator(repo)}}
+	return New(n, api, env, repo, fetch.New(n, nil), nil)
 }
 
 // addBytes adds data as `ipfs add` would, with the given options, and returns its CID.

@@ -167,9 +167,9 @@ func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	treeMu.Lock()
+	fs.tree.Lock()
 	err = fs.place(ctx, u, nd)
-	treeMu.Unlock()
+	fs.tree.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +220,8 @@ func (fs *FS) Move(ctx context.Context, rawSrc, rawDst string) error {
 }
 
 func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
-	treeMu.Lock()
-	defer treeMu.Unlock()
+	fs.tree.Lock()
+	defer fs.tree.Unlock()
 	_, srcName, node, err := fs.existing(src)
 	if err != nil {
 		return err

@@ -1,47 +1,25 @@
 package iptfcmd
 
 import (
-	"fmt"
 	"strings"
-	"sync"
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
 
-	"iptf.io/node/blockmap"
 	"iptf.io/node/fsapi"
-	"iptf.io/node/lifecycle"
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
-	"iptf.io/node/repodir"
+	"iptf.io/node/service"
 	"iptf.io/node/staging"
 	"iptf.io/node/uri"
-	"iptf.io/node/writeback"
 )
 
 // The filesystem commands the TensorFlow plugin calls. Errors read "<Code>: <uri>: <why>",
 // Code being a TensorFlow error class (see fsapi.Code).
 
-var (
-	reflogs   = map[string]*reflog.Log{}
-	reflogsMu sync.Mutex
-
-	queues   = map[string]*writeback.Queue{}
-	queuesMu sync.Mutex
-)
-
-// repoReflog returns the one Log this process keeps for a repo.
-func repoReflog(repo string) *reflog.Log {
-	reflogsMu.Lock()
-	defer reflogsMu.Unlock()
-	if reflogs[repo] == nil {
-		reflogs[repo] = reflog.Open(repo)
-	}
-	return reflogs[repo]
-}
-
+// filesystem is the filesystem of the node a command runs on, as the request sees it.
 func filesystem(req *cmds.Request, env cmds.Environment) (*fsapi.FS, error) {
-	node, err := cmdenv.GetNode(env)
+	s, err := service.Of(env)
 	if err != nil {
 		return nil, err
 	}
@@ -49,42 +27,20 @@ func filesystem(req *cmds.Request, env cmds.Environment) (*fsapi.FS, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.FS(api)
+}
+
+// reflogOf is the reflog of the repo a command runs on: its daemon's, when one runs in this
+// process (one Log numbers and writes the entries), else the repo's file read directly.
+func reflogOf(env cmds.Environment) (*reflog.Log, error) {
+	if s := service.Running(env); s != nil {
+		return s.Reflog, nil
+	}
 	repo, err := cmdenv.GetConfigRoot(env)
 	if err != nil {
 		return nil, err
 	}
-	fs := &fsapi.FS{
-		Node:    node,
-		API:     api,
-		Env:     env,
-		Blocks:  &blockmap.Builder{Blocks: node.Blockstore, Locator: blockmap.NewLocator(repo)},
-		Reflog:  repoReflog(repo),
-		Staging: repodir.Staging(repo),
-	}
-	if node.IsDaemon { // a command run without a daemon ends with its process: write at once
-		if fs.Pending, err = repoQueue(repo, fs); err != nil {
-			return nil, err
-		}
-	}
-	return fs, nil
-}
-
-// repoQueue returns the one write-back queue this process keeps for a repo, started (and
-// its journal replayed) on first use; fs applies its ops.
-func repoQueue(repo string, fs *fsapi.FS) (*writeback.Queue, error) {
-	queuesMu.Lock()
-	defer queuesMu.Unlock()
-	if q := queues[repo]; q != nil {
-		return q, nil
-	}
-	applier := *fs
-	busy := func() func() { lifecycle.Global.Begin(); return lifecycle.Global.End }
-	q, err := writeback.Open(fs.Node.Context(), fs.Staging, applier.Apply, busy)
-	if err != nil {
-		return nil, fmt.Errorf("starting the write-back queue: %w", err)
-	}
-	queues[repo] = q
-	return q, nil
+	return reflog.Open(repo), nil
 }
 
 // SettleBefore wraps every command under c so that it first waits for the repo's queued

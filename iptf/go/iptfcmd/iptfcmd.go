@@ -19,6 +19,7 @@ import (
 	"iptf.io/node/protocol"
 	"iptf.io/node/repodir"
 	"iptf.io/node/retention"
+	"iptf.io/node/service"
 	"iptf.io/node/staging"
 	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
@@ -103,6 +104,10 @@ var statusCmd = &cmds.Command{
 		if !node.IsDaemon {
 			return ErrNoNode
 		}
+		svc, err := service.For(node)
+		if err != nil {
+			return err
+		}
 		s := &protocol.Status{
 			Repo:         cfgRoot,
 			ApiSocket:    apiSocket(cfgRoot),
@@ -110,8 +115,8 @@ var statusCmd = &cmds.Command{
 			ID:           node.Identity.String(),
 			Online:       node.IsOnline,
 			OnDemand:     lifecycle.StartedOnDemand(),
-			IdleFor:      lifecycle.Global.IdleFor().Round(time.Millisecond).String(),
-			DroppedPeers: droppedPeers(peerguard.Global.Dropped()),
+			IdleFor:      svc.Activity.IdleFor().Round(time.Millisecond).String(),
+			DroppedPeers: droppedPeers(svc.Guard.Dropped()),
 		}
 		if s.OnDemand {
 			s.IdleTimeout = lifecycle.IdleTimeout().String()
@@ -124,7 +129,7 @@ var statusCmd = &cmds.Command{
 				time.Now())
 			s.AbandonedWrites = abandonedWrites(abandoned)
 		}
-		if keeps, err := retention.Kept(node, repoReflog(cfgRoot)); err == nil {
+		if keeps, err := retention.Kept(node, svc.Reflog); err == nil {
 			k := protocol.ReflogKeeps(*keeps)
 			s.ReflogKeeps = &k
 		}

@@ -8,10 +8,10 @@ import (
 	"github.com/dustin/go-humanize"
 	cmds "github.com/ipfs/go-ipfs-cmds"
 
-	"iptf.io/node/blockmap"
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 	"iptf.io/node/retention"
+	"iptf.io/node/service"
 )
 
 // GuardBlockRemoval wraps the commands under root that remove blocks: `repo gc` first makes
@@ -22,20 +22,22 @@ func GuardBlockRemoval(root *cmds.Command) {
 	gc := root.Subcommands["repo"].Subcommands["gc"]
 	collect := gc.Run
 	gc.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
-		node, repo, err := nodeAndRepo(env)
+		s, err := service.Of(env)
 		if err != nil {
 			return err
 		}
-		if _, err := retention.Keep(req.Context, node, repoReflog(repo)); err != nil {
+		if _, err := s.Retention.Keep(req.Context, s.Reflog); err != nil {
 			return err
 		}
-		defer blockmap.Forget()
+		defer s.ForgetBlockMaps()
 		return collect(req, re, env)
 	}
 	rm := root.Subcommands["block"].Subcommands["rm"]
 	remove := rm.Run
 	rm.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
-		defer blockmap.Forget()
+		if s := service.Running(env); s != nil { // only a daemon keeps block maps between commands
+			defer s.ForgetBlockMaps()
+		}
 		return remove(req, re, env)
 	}
 }
@@ -55,11 +57,11 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 		cmds.StringOption("older-than", "Remove entries older than this age (90d, 36h, now); default: the retention period."),
 	},
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		node, repo, err := nodeAndRepo(env)
+		s, err := service.Of(env)
 		if err != nil {
 			return err
 		}
-		age, err := retention.Period(node)
+		age, err := retention.Period(s.Node)
 		if err != nil {
 			return err
 		}
@@ -68,12 +70,11 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 				return cmds.Errorf(cmds.ErrClient, "--older-than: %s", err)
 			}
 		}
-		log := repoReflog(repo)
-		removed, err := log.Expire(time.Now().Add(-age))
+		removed, err := s.Reflog.Expire(time.Now().Add(-age))
 		if err != nil {
 			return err
 		}
-		keeps, err := retention.Keep(req.Context, node, log)
+		keeps, err := s.Retention.Keep(req.Context, s.Reflog)
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
-	"github.com/ipfs/kubo/core/commands/cmdenv"
 
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
@@ -38,7 +37,7 @@ the exact bytes with iptf://ipfs/<cid>.
 	},
 	Subcommands: map[string]*cmds.Command{"show": reflogShow},
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		repo, err := cmdenv.GetConfigRoot(env)
+		log, err := reflogOf(env)
 		if err != nil {
 			return err
 		}
@@ -65,7 +64,7 @@ the exact bytes with iptf://ipfs/<cid>.
 				*dst = t
 			}
 		}
-		entries, err := repoReflog(repo).List(f)
+		entries, err := log.List(f)
 		if err != nil {
 			return err
 		}
@@ -96,7 +95,7 @@ var reflogShow = &cmds.Command{
 	Helptext:  cmds.HelpText{Tagline: "Show one reflog entry, by its number."},
 	Arguments: []cmds.Argument{cmds.StringArg("n", true, false, "Entry number (the N column of `reflog`).")},
 	Run: func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		repo, err := cmdenv.GetConfigRoot(env)
+		log, err := reflogOf(env)
 		if err != nil {
 			return err
 		}
@@ -104,7 +103,7 @@ var reflogShow = &cmds.Command{
 		if err != nil || n < 1 {
 			return cmds.Errorf(cmds.ErrClient, "entry number must be a positive integer, not %q", req.Arguments[0])
 		}
-		e, err := repoReflog(repo).Get(n)
+		e, err := log.Get(n)
 		if err != nil {
 			return err
 		}

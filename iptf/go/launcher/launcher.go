@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	cmds "github.com/ipfs/go-ipfs-cmds"
 	"github.com/ipfs/kubo/cmd/ipfs/kubo"
 	corecmds "github.com/ipfs/kubo/core/commands"
 	"github.com/ipfs/kubo/plugin/loader"
@@ -23,10 +24,10 @@ import (
 	"iptf.io/node/iptfcmd"
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/offlinedns"
-	"iptf.io/node/peerguard"
 	"iptf.io/node/protocol"
 	"iptf.io/node/repodir"
 	"iptf.io/node/serve"
+	"iptf.io/node/service"
 )
 
 // Environment variables read by the launcher.
@@ -42,7 +43,7 @@ func init() {
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	corecmds.Root.Subcommands["writeback"] = iptfcmd.Writeback
 	kubo.Root.Subcommands["writeback"] = iptfcmd.Writeback
-	lifecycle.Global.Track(corecmds.Root, iptfcmd.StatusCmd)
+	lifecycle.Track(corecmds.Root, activityOf, iptfcmd.StatusCmd)
 	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
 	iptfcmd.Classify(iptfcmd.Root)
 	iptfcmd.Classify(iptfcmd.Reflog)
@@ -50,11 +51,20 @@ func init() {
 	iptfcmd.GuardBlockRemoval(corecmds.Root)
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)
-	loader.Preload(peerguard.Plugins...)
+	loader.Preload(service.Plugins...)
 	loader.Preload(fetch.Plugins...)
 	loader.Preload(discovery.Plugins...)
 	loader.Preload(offlinedns.Plugins...)
 	adoptVocabulary()
+}
+
+// activityOf is the activity clock of the daemon's node a command runs on (nil for a
+// command run without a daemon: its node stops with it).
+func activityOf(env cmds.Environment) *lifecycle.Activity {
+	if s := service.Running(env); s != nil {
+		return s.Activity
+	}
+	return nil
 }
 
 // localOnly lists commands that never start a node: they work on the repo's files directly.

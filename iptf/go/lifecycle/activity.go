@@ -44,32 +44,33 @@ func (a *Activity) IdleFor() time.Duration {
 	return time.Since(a.last)
 }
 
-// Track wraps every command under root so that running it counts as activity, except the
-// commands in quiet (status queries, which must not keep an idle node alive).
-func (a *Activity) Track(root *cmds.Command, quiet ...*cmds.Command) {
+// Track wraps every command under root so that running it counts as activity of the node
+// it runs on, except the commands in quiet (status queries, which must not keep an idle node
+// alive). of names that node's Activity, or nil where none is kept (a command run without a
+// daemon).
+func Track(root *cmds.Command, of func(cmds.Environment) *Activity, quiet ...*cmds.Command) {
 	seen := map[*cmds.Command]bool{}
 	for _, q := range quiet {
 		seen[q] = true
 	}
-	a.track(root, seen)
+	track(root, of, seen)
 }
 
-func (a *Activity) track(c *cmds.Command, seen map[*cmds.Command]bool) {
+func track(c *cmds.Command, of func(cmds.Environment) *Activity, seen map[*cmds.Command]bool) {
 	if c == nil || seen[c] {
 		return
 	}
 	seen[c] = true
 	if run := c.Run; run != nil {
 		c.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
-			a.Begin()
-			defer a.End()
+			if a := of(env); a != nil {
+				a.Begin()
+				defer a.End()
+			}
 			return run(req, re, env)
 		}
 	}
 	for _, sub := range c.Subcommands {
-		a.track(sub, seen)
+		track(sub, of, seen)
 	}
 }
-
-// Global is the activity of this process's node.
-var Global = NewActivity()

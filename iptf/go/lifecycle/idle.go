@@ -1,13 +1,13 @@
 package lifecycle
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"syscall"
 	"time"
 
 	logging "github.com/ipfs/go-log/v2"
-	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/plugin"
 )
 
@@ -37,16 +37,15 @@ func ParseTimeout(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("invalid idle timeout %q: use a duration such as 90s or 10m", s)
 }
 
-// IdlePlugin is a kubo daemon plugin that stops a node started on demand once it has
-// served no command for its idle timeout. Configure it with
-// Plugins.Plugins.iptf.Config.IdleTimeout or $IPTF_IDLE_TIMEOUT.
+// IdlePlugin reads the idle timeout after which a node started on demand stops: from
+// Plugins.Plugins.iptf.Config.IdleTimeout or $IPTF_IDLE_TIMEOUT. (StopWhenIdle watches.)
 type IdlePlugin struct {
 	Timeout time.Duration
 }
 
-var _ plugin.PluginDaemonInternal = (*IdlePlugin)(nil)
+var _ plugin.Plugin = (*IdlePlugin)(nil)
 
-// idlePlugin is the instance loaded into the node.
+// idlePlugin is the instance loaded into the process: the timeout is the process's setting.
 var idlePlugin = &IdlePlugin{Timeout: DefaultIdleTimeout}
 
 // Plugins lists the plugins this package contributes to the node.
@@ -83,19 +82,22 @@ func (p *IdlePlugin) Init(env *plugin.Environment) error {
 	return nil
 }
 
-// Start begins watching for idleness when the node was started on demand.
-func (p *IdlePlugin) Start(*core.IpfsNode) error {
-	if !StartedOnDemand() || p.Timeout <= 0 {
-		return nil
+// StopWhenIdle stops this process once a has been idle for the idle timeout, when the node
+// was started on demand; it returns at once otherwise, or when ctx ends.
+func StopWhenIdle(ctx context.Context, a *Activity) {
+	timeout := IdleTimeout()
+	if !StartedOnDemand() || timeout <= 0 {
+		return
 	}
-	go p.watch(Global)
-	return nil
-}
-
-func (p *IdlePlugin) watch(a *Activity) {
-	tick := min(max(p.Timeout/10, 100*time.Millisecond), 5*time.Second)
-	for range time.Tick(tick) {
-		if idle := a.IdleFor(); idle >= p.Timeout {
+	tick := time.NewTicker(min(max(timeout/10, 100*time.Millisecond), 5*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if idle := a.IdleFor(); idle >= timeout {
 			fmt.Printf("IPTF node idle for %s, stopping\n", idle.Round(time.Second))
 			log.Infof("idle for %s, stopping", idle)
 			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)

@@ -10,18 +10,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs/boxo/bitswap"
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	blockstore "github.com/ipfs/boxo/blockstore"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	logging "github.com/ipfs/go-log/v2"
-	"github.com/ipfs/kubo/core"
-	"github.com/ipfs/kubo/plugin"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"go.uber.org/fx"
 )
 
 var log = logging.Logger("iptf/peerguard")
@@ -96,11 +92,13 @@ func (g *Guard) Subscribe(fn func(peer.ID, bsmsg.BitSwapMessage)) {
 	g.subs = append(g.subs, fn)
 }
 
-// Global is the node's guard.
-var Global = &Guard{
-	recent:  newFifoSet[cid.Cid](recentWants),
-	seen:    newFifoSet[bsmsg.BitSwapMessage](seenMessages),
-	dropped: map[peer.ID]Drop{},
+// New returns a guard that checks nothing until Watch gives it its node.
+func New() *Guard {
+	return &Guard{
+		recent:  newFifoSet[cid.Cid](recentWants),
+		seen:    newFifoSet[bsmsg.BitSwapMessage](seenMessages),
+		dropped: map[peer.ID]Drop{},
+	}
 }
 
 // MessageSent implements the bitswap tracer; sent messages need no check.
@@ -183,55 +181,21 @@ func (g *Guard) Dropped() map[string]Drop {
 	return out
 }
 
-// Plugin installs the guard into the node's bitswap and gives it the node.
-type Plugin struct{}
-
-var (
-	_ plugin.PluginFx             = (*Plugin)(nil)
-	_ plugin.PluginDaemonInternal = (*Plugin)(nil)
-)
-
-// Plugins lists the plugins this package contributes to the node.
-var Plugins = []plugin.Plugin{&Plugin{}}
-
-// Name implements plugin.Plugin.
-func (*Plugin) Name() string { return "iptf-peerguard" }
-
-// Version implements plugin.Plugin.
-func (*Plugin) Version() string { return "0.1.0" }
-
-// Init implements plugin.Plugin.
-func (*Plugin) Init(*plugin.Environment) error { return nil }
-
-// Options adds the guard to bitswap's options.
-func (*Plugin) Options(info core.FXNodeInfo) ([]fx.Option, error) {
-	withTracer := fx.Annotate(
-		func() []bitswap.Option { return []bitswap.Option{bitswap.WithTracer(Global)} },
-		fx.ResultTags(`group:"bitswap-options,flatten"`),
-	)
-	return append(info.FXOptions, fx.Provide(withTracer)), nil
-}
-
-// Start gives the guard the node's host, wantlist and blockstore, and keeps dropped peers out:
-// a new connection from one is closed at once.
-func (*Plugin) Start(node *core.IpfsNode) error {
-	Global.mu.Lock()
-	defer Global.mu.Unlock()
-	Global.host = node.PeerHost
-	Global.blocks = node.Blockstore
-	if node.Bitswap != nil {
-		Global.wants = node.Bitswap.GetWantlist
-	}
-	if node.PeerHost != nil {
-		node.PeerHost.Network().Notify(&network.NotifyBundle{
+// Watch gives the guard its node's host, wantlist (nil without bitswap) and blockstore, and
+// keeps dropped peers out: a new connection from one is closed at once.
+func (g *Guard) Watch(h host.Host, wants func() []cid.Cid, blocks blockstore.Blockstore) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.host, g.wants, g.blocks = h, wants, blocks
+	if h != nil {
+		h.Network().Notify(&network.NotifyBundle{
 			ConnectedF: func(_ network.Network, c network.Conn) {
-				if Global.isDropped(c.RemotePeer()) {
+				if g.isDropped(c.RemotePeer()) {
 					go c.Close()
 				}
 			},
 		})
 	}
-	return nil
 }
 
 func (g *Guard) isDropped(p peer.ID) bool {

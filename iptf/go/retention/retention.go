@@ -67,21 +67,28 @@ func Period(node *core.IpfsNode) (time.Duration, error) {
 	return d, nil
 }
 
-var (
-	mu    sync.Mutex
-	roots = map[*core.IpfsNode]*mfs.Root{}
-)
+// Keeper keeps a node's reflog content through garbage collection.
+type Keeper struct {
+	node *core.IpfsNode
+
+	mu   sync.Mutex
+	root *mfs.Root // the retention root registered with the node, if any
+}
+
+// NewKeeper returns the node's keeper; it keeps nothing until Keep.
+func NewKeeper(node *core.IpfsNode) *Keeper { return &Keeper{node: node} }
 
 // Keep makes the node's garbage collector keep what the reflog's entries younger than the
 // retention period name, replacing what an earlier call kept. Call it before collecting.
-func Keep(ctx context.Context, node *core.IpfsNode, log *reflog.Log) (*Summary, error) {
+func (k *Keeper) Keep(ctx context.Context, log *reflog.Log) (*Summary, error) {
+	node := k.node
 	links, sum, err := collect(node, log)
 	if err != nil {
 		return nil, err
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	// New blocks are not linked from any root until registered: keep GC off them meanwhile.
 	unlock := node.Blockstore.PinLock(ctx)
 	defer unlock.Unlock(ctx)
@@ -97,10 +104,10 @@ func Keep(ctx context.Context, node *core.IpfsNode, log *reflog.Log) (*Summary, 
 		return nil, fmt.Errorf("keeping the reflog's content: %w", err)
 	}
 	node.RegisterMFSRoot(root)
-	if old := roots[node]; old != nil {
-		node.UnregisterMFSRoot(old)
+	if k.root != nil {
+		node.UnregisterMFSRoot(k.root)
 	}
-	roots[node] = root
+	k.root = root
 	return sum, nil
 }
 

@@ -1,0 +1,113 @@
+// Package service is IPTF's state for one kubo node: its filesystem (with the block-map
+// locator), fetcher, write-back queue, reflog, peer guard and activity clock, made once per
+// node. A daemon's node gets its Service when it starts (Plugin); a node built for one
+// command without a daemon gets one when the command first needs it. Commands reach it from
+// their environment (Of, Running).
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/kubo/commands"
+	"github.com/ipfs/kubo/core"
+	coreiface "github.com/ipfs/kubo/core/coreiface"
+
+	"iptf.io/node/fetch"
+	"iptf.io/node/fsapi"
+	"iptf.io/node/lifecycle"
+	"iptf.io/node/peerguard"
+	"iptf.io/node/reflog"
+	"iptf.io/node/retention"
+	"iptf.io/node/writeback"
+)
+
+// Service holds what IPTF keeps for one node.
+type Service struct {
+	Node      *core.IpfsNode
+	Repo      string // the repo's path
+	Reflog    *reflog.Log
+	Fetcher   *fetch.Fetcher
+	Guard     *peerguard.Guard // installed in the node's bitswap when the node was built
+	Activity  *lifecycle.Activity
+	Retention *retention.Keeper
+
+	fs  *fsapi.FS       // the node's filesystem; it applies queued writes, requests get views
+	ctx context.Context // the node's: queued writes are applied under it, not a request's
+
+	mu    sync.Mutex
+	queue *writeback.Queue // see Queue
+}
+
+// newService makes the service of node, whose bitswap (if any) reports to guard.
+func newService(node *core.IpfsNode, guard *peerguard.Guard) (*Service, error) {
+	repo := node.Repo.Path()
+	// The filesystem runs kubo's add on the node through an environment of its own, which
+	// outlives every request.
+	env := &commands.Context{ConfigRoot: repo, ConstructNode: func() (*core.IpfsNode, error) { return node, nil }}
+	api, err := env.GetAPI() // fills env's node and API now, before concurrent commands read them
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		Node:      node,
+		Repo:      repo,
+		Reflog:    reflog.Open(repo),
+		Fetcher:   fetch.New(node, guard),
+		Guard:     guard,
+		Activity:  lifecycle.NewActivity(),
+		Retention: retention.NewKeeper(node),
+		ctx:       node.Context(),
+	}
+	s.fs = fsapi.New(node, api, env, repo, s.Fetcher, s.Reflog)
+	return s, nil
+}
+
+// FS returns the node's filesystem as a request sees it: resolving through api (the
+// request's, which may be offline) and, on a daemon, writing through the write-back queue.
+// All the views share one tree lock.
+func (s *Service) FS(api coreiface.CoreAPI) (*fsapi.FS, error) {
+	fs := s.fs.WithAPI(api)
+	if !s.Node.IsDaemon { // a command run without a daemon ends with its process: write at once
+		return fs, nil
+	}
+	q, err := s.Queue()
+	if err != nil {
+		return nil, err
+	}
+	return fs.WithPending(q), nil
+}
+
+// Queue returns the node's write-back queue, started (and the journal a stopped node left
+// replayed) on first use; a start that failed (a full disk, say) is tried again next time.
+func (s *Service) Queue() (*writeback.Queue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queue != nil {
+		return s.queue, nil
+	}
+	busy := func() func() { s.Activity.Begin(); return s.Activity.End }
+	q, err := writeback.Open(s.ctx, s.fs.Staging, s.fs.Apply, busy)
+	if err != nil {
+		return nil, fmt.Errorf("starting the write-back queue: %w", err)
+	}
+	s.queue = q
+	return q, nil
+}
+
+// ForgetBlockMaps drops the block maps the filesystem keeps: call it once blocks may have
+// left the blockstore (garbage collection, block rm).
+func (s *Service) ForgetBlockMaps() { s.fs.Blocks.Forget() }
+
+// startDaemon does what only a daemon's node needs: the guard watches the node's peers, and
+// a node started on demand stops once idle.
+func (s *Service) startDaemon() {
+	var wants func() []cid.Cid
+	if s.Node.Bitswap != nil {
+		wants = s.Node.Bitswap.GetWantlist
+	}
+	s.Guard.Watch(s.Node.PeerHost, wants, s.Node.Blockstore)
+	go lifecycle.StopWhenIdle(s.ctx, s.Activity)
+}
