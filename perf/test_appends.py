@@ -33,13 +33,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def chunks() -> list[memoryview]:
+def chunks() -> list[bytes]:
     """Distinct random MiBs: no step's blocks are deduplicated against an earlier one's."""
-    blob = memoryview(random_bytes(max(ROUNDS, FLUSHES) * MiB, seed=11))
+    blob = random_bytes(max(ROUNDS, FLUSHES) * MiB, seed=11)
     return [blob[i * MiB:(i + 1) * MiB] for i in range(max(ROUNDS, FLUSHES))]
 
 
-def timed_appends(path: str, chunks: list[memoryview]) -> list[float]:
+def timed_appends(path: str, chunks: list[bytes]) -> list[float]:
     import tensorflow as tf
 
     times = []
@@ -51,7 +51,7 @@ def timed_appends(path: str, chunks: list[memoryview]) -> list[float]:
     return times
 
 
-def timed_flushes(path: str, chunks: list[memoryview]) -> list[float]:
+def timed_flushes(path: str, chunks: list[bytes]) -> list[float]:
     import tensorflow as tf
 
     times = []
