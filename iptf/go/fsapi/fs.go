@@ -128,7 +128,7 @@ type fetchingReader struct {
 	dagService ipld.DAGService
 	root       ipld.Node
 	size       uint64
-	dag        io.ReadSeeker // opened once the first window is local
+	dag        io.ReadSeeker // opened again each time a window is local
 	pos, end   uint64        // next byte to read; end of the range
 	readyEnd   uint64        // bytes before this are local
 }
@@ -143,16 +143,17 @@ func (r *fetchingReader) fetchWindow() error {
 		return classify(r.raw, err)
 	}
 	r.readyEnd = r.pos + n
-	if r.dag == nil {
-		dr, err := unixfsio.NewDagReader(r.ctx, r.root, r.dagService)
-		if err != nil {
-			return classify(r.raw, err)
-		}
-		if _, err := dr.Seek(int64(r.pos), io.SeekStart); err != nil {
-			return classify(r.raw, err)
-		}
-		r.dag = dr
+	// A reader per window: a DAG reader preloads children beyond the window, which over the
+	// local-only DAG service fail while they are still being fetched, and it keeps those
+	// failures. A fresh reader starts from blocks that are all local now.
+	dr, err := unixfsio.NewDagReader(r.ctx, r.root, r.dagService)
+	if err != nil {
+		return classify(r.raw, err)
 	}
+	if _, err := dr.Seek(int64(r.pos), io.SeekStart); err != nil {
+		return classify(r.raw, err)
+	}
+	r.dag = dr
 	return nil
 }
 
