@@ -154,7 +154,7 @@ Status RunStatus(std::string* out) {
   return Ok();
 }
 
-// Runs the status command and reads <Repo>/api. Called with g_mu held.
+// Runs the status command, whose answer names the node's socket. Called with g_mu held.
 Status LookUp() {
   g_known = false;
   g_generation++;
@@ -165,13 +165,9 @@ Status LookUp() {
   if (Status d = protocol::DecodeStatus("iptf status", out, &status); !d.ok())
     return Error(TF_UNAVAILABLE, d.message);
   const std::string& repo = status.repo;
-  std::ifstream in(repo + "/api");
-  std::string addr;
-  if (!(in >> addr)) return Error(TF_UNAVAILABLE, "cannot read the node's API address from " + repo + "/api");
-  const std::string kUnix = "/unix/";
-  if (addr.compare(0, kUnix.size(), kUnix) != 0)
-    return Error(TF_UNAVAILABLE, "the node's API is at " + addr + "; the plugin needs a Unix socket");
-  std::string sock = addr.substr(kUnix.size() - 1);
+  const std::string& sock = status.api_socket;
+  if (sock.empty())
+    return Error(TF_UNAVAILABLE, "the node of " + repo + " has no Unix socket API; the plugin needs one");
   if (sock.size() >= sizeof g_socket || repo.size() >= sizeof g_repo)
     return Error(TF_UNAVAILABLE, "path too long: " + sock);
   memcpy(g_repo, repo.c_str(), repo.size() + 1);
