@@ -52,7 +52,7 @@ the exact bytes with iptf://ipfs/<cid>.
 			f.Op = reflog.Op(op)
 		}
 		if last, ok := req.Options["last"].(int); ok && last < 1 {
-			return fmt.Errorf("--last is how many entries to show (1 or more), not %d", last)
+			return cmds.Errorf(cmds.ErrClient, "--last is how many entries to show (1 or more), not %d", last)
 		}
 		now := time.Now()
 		for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
