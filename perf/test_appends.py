@@ -24,15 +24,6 @@ MiB = 1 << 20
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory):
-    from tf_support import start_session_repo
-
-    r = start_session_repo(tmp_path_factory.mktemp("appendbench") / "repo")
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
 def chunks() -> list[bytes]:
     """Distinct random MiBs: no step's blocks are deduplicated against an earlier one's."""
     blob = random_bytes(max(ROUNDS, FLUSHES) * MiB, seed=11)
@@ -70,7 +61,7 @@ def ends(times: list[float]) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("kind", ["appends", "flushes"])
-def test_growing_file_vs_local_disk(benchmark, repo, chunks, tmp_path: Path, kind: str) -> None:
+def test_growing_file_vs_local_disk(benchmark, tf_repo, chunks, tmp_path: Path, kind: str) -> None:
     import tensorflow as tf
 
     step = timed_appends if kind == "appends" else timed_flushes

@@ -31,15 +31,6 @@ ROUNDS = 5
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory):
-    from tf_support import start_session_repo
-
-    r = start_session_repo(tmp_path_factory.mktemp("tfbench") / "repo")
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
 def records() -> list[bytes]:
     blob = random_bytes(RECORD * 64, seed=3)
     return [blob[i * RECORD:(i + 1) * RECORD] for i in range(64)]
@@ -78,10 +69,10 @@ def paired_ratio(benchmark, local_seconds: list[float]) -> float:
     return statistics.median(loc / ipt for loc, ipt in zip(local_seconds, iptf_seconds))
 
 
-def test_tfrecord_read_vs_local_disk(benchmark, repo: IptfRepo, records: list[bytes], tmp_path: Path) -> None:
+def test_tfrecord_read_vs_local_disk(benchmark, tf_repo: IptfRepo, records: list[bytes], tmp_path: Path) -> None:
     local = tmp_path / "read.tfrecord"
     write_tfrecord(str(local), records, READ_SIZE)
-    cid = repo.out("add", "-Q", str(local))
+    cid = tf_repo.out("add", "-Q", str(local))
     remote = f"iptf://ipfs/{cid}"
     expected = read_all(str(local))  # warms the page cache and TensorFlow
     assert read_all(remote) == expected
@@ -100,7 +91,7 @@ def test_tfrecord_read_vs_local_disk(benchmark, repo: IptfRepo, records: list[by
           f"ratio {ratio:.2f}x (target >= 0.9)")
 
 
-def test_tfrecord_write_vs_local_disk(benchmark, repo: IptfRepo, records: list[bytes], tmp_path: Path) -> None:
+def test_tfrecord_write_vs_local_disk(benchmark, tf_repo: IptfRepo, records: list[bytes], tmp_path: Path) -> None:
     import tensorflow as tf
 
     def write_local() -> None:
