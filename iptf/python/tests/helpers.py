@@ -70,6 +70,8 @@ class IptfRepo:
         self.env.pop("IPFS_PATH", None)
         if offline:
             self.env["IPTF_OFFLINE"] = "1"
+        else:  # not inherited from a process that pointed TensorFlow at an offline repo
+            self.env.pop("IPTF_OFFLINE", None)
         self.env.update(extra_env or {})
         self.pids: set[int] = set()
 
