@@ -630,6 +630,11 @@ func (fs *FS) Mkdir(ctx context.Context, raw string, parents bool) error {
 	}
 	err = mfs.Mkdir(fs.Node.FilesRoot, u.Path, mfs.MkdirOpts{Mkparents: parents, Flush: true})
 	if err == nil {
+		// mfs.Mkdir hands the new root to the republisher, which stores it up to a moment
+		// later: wait until it is stored, so that a directory made survives a kill.
+		_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, u.Path)
+	}
+	if err == nil {
 		fs.supersede(u)
 	}
 	return classify(u.Raw, err)
