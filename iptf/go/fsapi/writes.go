@@ -2,6 +2,7 @@ package fsapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -68,7 +69,16 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 		_, err := fs.importAndPlace(ctx, at(op.Path), op.StagedFile(), Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog, At: op.Closed})
 		return err
 	case writeback.Move:
-		return fs.move(ctx, at(op.Path), at(op.Dst))
+		err := fs.move(ctx, at(op.Path), at(op.Dst))
+		var classified *Error
+		if err != nil && op.Replayed && errors.As(err, &classified) && classified.Code == NotFound {
+			// A node killed after renaming but before journaling it: the source is gone and
+			// the destination stands. Anything else missing is still this op's failure.
+			if _, lerr := fs.lookup(op.Dst); lerr == nil {
+				return nil
+			}
+		}
+		return err
 	}
 	return fmt.Errorf("unknown queued change %q", op.Kind)
 }

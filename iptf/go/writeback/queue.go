@@ -49,6 +49,9 @@ type Op struct {
 	Program string    `json:"program,omitempty"`
 	NoLog   bool      `json:"nolog,omitempty"`
 	Closed  time.Time `json:"closed,omitempty"` // Write: when the writer closed the file
+	// Replayed: the op comes from the journal of a node that stopped before marking it done,
+	// so it may have been applied already (a node killed between the change and the mark).
+	Replayed bool `json:"-"`
 }
 
 // StagedFile is a Write's staged content.
@@ -111,6 +114,7 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 		log.Errorf("write-back journal: %s", f.Why)
 	}
 	for _, op := range left { // already in the journal
+		op.Replayed = true
 		q.ops = append(q.ops, op)
 		q.nextSeq = max(q.nextSeq, op.Seq)
 	}
@@ -272,10 +276,6 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 		if op.Kind == Write {
 			log.Errorf("the bytes written to %s are kept in %s", op.Path, op.Staged)
 		}
-	} else if op.Kind == Write {
-		if rmErr := staging.Recycle(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
-			log.Warnf("recycling the staged file %s: %s", op.Staged, rmErr)
-		}
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -291,6 +291,13 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	q.ops = q.ops[1:]
 	if jerr := q.journal.done(op.Seq, len(q.ops) == 0); jerr != nil {
 		log.Errorf("journaling the write-back queue: %s", jerr)
+	}
+	if err == nil && op.Kind == Write {
+		// The staged file is given up only once the journal says the write is done: a node
+		// killed before that applies the write again, from the same file.
+		if rmErr := staging.Recycle(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
+			log.Warnf("recycling the staged file %s: %s", op.Staged, rmErr)
+		}
 	}
 	close(q.changed)
 	q.changed = make(chan struct{})
