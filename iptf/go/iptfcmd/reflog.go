@@ -9,6 +9,7 @@ import (
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
 
+	"iptf.io/node/fsapi"
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
 )
@@ -52,7 +53,8 @@ the exact bytes with iptf://ipfs/<cid>.
 			f.Op = reflog.Op(op)
 		}
 		if last, ok := req.Options["last"].(int); ok && last < 1 {
-			return cmds.Errorf(cmds.ErrClient, "--last is how many entries to show (1 or more), not %d", last)
+			return &fsapi.Error{Code: fsapi.InvalidArgument,
+				Why: fmt.Sprintf("--last is how many entries to show (1 or more), not %d", last)}
 		}
 		now := time.Now()
 		for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {

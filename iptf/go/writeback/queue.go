@@ -267,7 +267,15 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	if q.busy != nil {
 		defer q.busy()()
 	}
-	err := q.apply(ctx, op)
+	abandoned := op.Replayed && op.Kind == Write && !exists(op.Staged)
+	var err error
+	if abandoned {
+		// Journaled by a node killed while answering the close, whose writer therefore saw
+		// the close fail and removed its staged file: nobody was told this write happened.
+		log.Infof("dropping the queued write of %s: its close failed and its writer removed %s", op.Path, op.Staged)
+	} else {
+		err = q.apply(ctx, op)
+	}
 	if err != nil && ctx.Err() != nil {
 		return // stopping: the journal keeps the op for the next run
 	}
@@ -280,6 +288,7 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
+	case abandoned:
 	case err != nil:
 		q.failures = append(q.failures, newFailure(op, err))
 		q.saveFailures()
@@ -292,7 +301,7 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	if jerr := q.journal.done(op.Seq, len(q.ops) == 0); jerr != nil {
 		log.Errorf("journaling the write-back queue: %s", jerr)
 	}
-	if err == nil && op.Kind == Write {
+	if err == nil && op.Kind == Write && !abandoned {
 		// The staged file is given up only once the journal says the write is done: a node
 		// killed before that applies the write again, from the same file.
 		if rmErr := staging.Recycle(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
@@ -433,4 +442,10 @@ func (q *Queue) saveFailures() {
 	if err := saveFailures(q.dir, q.failures); err != nil {
 		log.Errorf("recording the failed writes: %s", err)
 	}
+}
+
+// exists reports whether a file is at path (an error other than its absence counts as there).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
