@@ -89,7 +89,7 @@ def test_sigkill_at_random_points_loses_nothing_closed(repo: IptfRepo, tmp_path)
     check = SUBPROCESS_PRELUDE + """
 import hashlib, json, sys
 out = {}
-for name in json.loads(sys.argv[1]):
+for name in json.load(open(sys.argv[1])):
     try:
         with tf.io.gfile.GFile(name, 'rb') as f:
             b = f.read()
@@ -98,8 +98,9 @@ for name in json.loads(sys.argv[1]):
         out[name] = [type(e).__name__, str(e).splitlines()[0]]
 print(json.dumps(out))
 """
-    names = [d[0] for d in done]
-    proc = subprocess.run([sys.executable, "-c", check, json.dumps(names)], capture_output=True, text=True,
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps([d[0] for d in done]))
+    proc = subprocess.run([sys.executable, "-c", check, str(names)], capture_output=True, text=True,
                           env=repo.env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
