@@ -13,6 +13,12 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: iptf python SCRIPT [ARGS...]   (or: iptf python -m MODULE [ARGS...])")
         return 0 if argv else 2
+    if argv[0] == "-m" and len(argv) > 1:
+        # Before TensorFlow loads (and logs): a missing module is one line, as `python -m` says it.
+        missing = _not_runnable(argv[1])
+        if missing:
+            print(f"{sys.executable}: {missing}", file=sys.stderr)
+            return 1
     from .tf import enable
 
     try:
@@ -21,10 +27,6 @@ def main(argv: list[str]) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     if argv[0] == "-m" and len(argv) > 1:
-        missing = _not_runnable(argv[1])
-        if missing:
-            print(f"{sys.executable}: {missing}", file=sys.stderr)  # as `python -m` says it
-            return 1
         sys.argv = argv[1:]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
     else:
