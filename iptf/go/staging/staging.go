@@ -22,8 +22,8 @@ import (
 	"syscall"
 )
 
-// SparePrefix starts the name of every spare in the staging directory; writers claim a spare
-// by renaming it to their own staging file's name.
+// SparePrefix starts the name of every spare in the staging directory; Create hands a spare
+// to a writer by renaming it to a writer's staging file name.
 const SparePrefix = "spare-"
 
 // Budget for spares: enough for a few checkpoints or shards in flight, small beside a dataset.
@@ -86,8 +86,8 @@ type readCloser struct {
 
 // Recycle keeps the imported staging file path as a spare in its directory, and deletes it
 // if it is not worth keeping. The spares kept are the largest: a new file evicts smaller
-// spares to fit the budget, since a writer is given the largest spare there is (a writer
-// claiming a spare being evicted finds it gone and takes another).
+// spares to fit the budget, since a writer is given the largest spare there is (Create,
+// handing out a spare being evicted, finds it gone and takes another).
 func Recycle(path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(path)

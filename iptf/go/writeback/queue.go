@@ -351,59 +351,57 @@ func (q *Queue) supersede(p string) {
 // its path's content: one superseded by a later write is retried only when named, so a
 // blanket retry never puts older bytes over newer ones.
 func (q *Queue) Retry(paths ...string) ([]Failure, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var retried, kept []Failure
-	var errs []error
-	for _, f := range q.failures {
-		if f.Op.Kind == Damaged || !matches(f, paths) || f.Superseded && len(paths) == 0 {
-			kept = append(kept, f)
-			continue
-		}
+	want := func(f Failure) bool {
+		return f.Op.Kind != Damaged && matches(f, paths) && !(f.Superseded && len(paths) == 0)
+	}
+	return q.handleFailures(want, func(f Failure) error {
 		if f.Op.Kind == Write {
 			if _, err := os.Stat(f.Op.Staged); err != nil {
-				errs = append(errs, fmt.Errorf("%s: its staged bytes are gone: %w", f.Op.Path, err))
-				kept = append(kept, f)
-				continue
+				return fmt.Errorf("%s: its staged bytes are gone: %w", f.Op.Path, err)
 			}
 		}
-		op := f.Op
-		if err := q.push(op); err != nil {
-			errs = append(errs, err)
-			kept = append(kept, f)
-			continue
-		}
-		retried = append(retried, f)
-	}
-	q.failures = kept
-	q.saveFailures()
-	return retried, errors.Join(errs...)
+		return q.push(f.Op)
+	})
 }
 
 // Discard forgets the failures at the given tree paths (all when none is given) and deletes
 // their staged bytes; for damaged journal lines, the quarantine file.
 func (q *Queue) Discard(paths ...string) ([]Failure, error) {
+	want := func(f Failure) bool { return matches(f, paths) }
+	return q.handleFailures(want, func(f Failure) error {
+		if f.Op.Staged == "" {
+			return nil
+		}
+		if err := os.Remove(f.Op.Staged); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	})
+}
+
+// handleFailures runs act on each failure want selects, under the queue's lock: those it
+// handles leave the list, the others (and those act fails on) stay. It returns the handled
+// failures and act's errors.
+func (q *Queue) handleFailures(want func(Failure) bool, act func(Failure) error) ([]Failure, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var dropped, kept []Failure
+	var handled, kept []Failure
 	var errs []error
 	for _, f := range q.failures {
-		if !matches(f, paths) {
+		if !want(f) {
 			kept = append(kept, f)
 			continue
 		}
-		if f.Op.Staged != "" {
-			if err := os.Remove(f.Op.Staged); err != nil && !os.IsNotExist(err) {
-				errs = append(errs, err)
-				kept = append(kept, f)
-				continue
-			}
+		if err := act(f); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, f)
+			continue
 		}
-		dropped = append(dropped, f)
+		handled = append(handled, f)
 	}
 	q.failures = kept
 	q.saveFailures()
-	return dropped, errors.Join(errs...)
+	return handled, errors.Join(errs...)
 }
 
 // matches reports whether a failure concerns one of paths (every failure when none is given).
