@@ -122,7 +122,10 @@ var statusCmd = &cmds.Command{
 			s.IdleTimeout = lifecycle.IdleTimeout().String()
 		}
 		// Opening the queue applies what a stopped node left in its journal.
-		if fs, err := filesystem(req, env); err == nil && fs.Pending != nil {
+		fs, err := filesystem(req, env)
+		if err != nil {
+			s.WritebackError = err.Error()
+		} else if fs.Pending != nil {
 			s.QueuedWrites, s.FailedWrites = fs.Pending.Len(), failedWrites(fs.Pending.Failures())
 			// Where processes' open files cannot be listed, none is called abandoned.
 			abandoned, _ := staging.Sweep(repodir.Staging(cfgRoot), fs.Pending.Owns, staging.AbandonedGrace,

@@ -104,6 +104,9 @@ type Status struct {
 	QueuedWrites int `json:"QueuedWrites"`
 	// FailedWrites are queued changes that could not be applied (their bytes are kept).
 	FailedWrites []FailedWrite `json:"FailedWrites,omitempty"`
+	// WritebackError says why the write-back queue could not start (a full disk, say): until
+	// it does, the failed and queued writes a stopped node left are not known.
+	WritebackError string `json:"WritebackError,omitempty"`
 	// AbandonedWrites are staging files whose writer ended before closing them.
 	AbandonedWrites []AbandonedWrite `json:"AbandonedWrites,omitempty"`
 	// ReflogKeeps is what garbage collection keeps because the reflog names it.

@@ -65,6 +65,7 @@ var fixtures = map[string]any{
 			{Kind: KindMove, Uri: "iptf://repo/root/ckpt/a.tmp", Destination: "iptf://repo/root/ckpt/a", Why: "NotFound: iptf://repo/root/ckpt/a.tmp: file does not exist"},
 			{Kind: KindDamaged, Staged: "/home/u/.iptf/writeback.damaged.jsonl", Why: "unreadable journal line"},
 		},
+		WritebackError:  "starting the write-back queue: open /home/u/.iptf/staging/writeback.jsonl.new: no space left on device",
 		AbandonedWrites: []AbandonedWrite{{Path: "/home/u/.iptf/staging/w-3", Size: 1048576, Since: when}},
 		ReflogKeeps:     &ReflogKeeps{Period: "90d", Cids: 12, Bytes: 734003200},
 	},

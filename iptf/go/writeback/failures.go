@@ -61,7 +61,7 @@ func loadFailures(dir string) ([]Failure, error) {
 	defer f.Close()
 	var out []Failure
 	n := 0
-	err = eachLine(f, func(line []byte) {
+	_, err = eachLine(f, func(line []byte, _ bool) {
 		n++
 		var fl Failure
 		if json.Unmarshal(line, &fl) != nil || fl.Op.Kind == "" {

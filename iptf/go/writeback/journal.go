@@ -38,66 +38,123 @@ type journal struct {
 // journal is rewritten to hold just the ops left.
 func openJournal(dir string) (*journal, []Op, []Failure, error) {
 	path := filepath.Join(dir, journalName)
-	left, damaged, err := readJournal(path)
+	read, err := readJournal(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	quarantine := filepath.Join(dir, quarantineName)
-	if err := appendLines(quarantine, damaged); err != nil {
+	if err := appendLines(quarantine, read.damaged); err != nil {
 		return nil, nil, nil, fmt.Errorf("moving damaged journal lines aside: %w", err)
 	}
 	failures, err := quarantined(quarantine)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	j, err := compactJournal(path, read.left)
+	if err != nil && len(read.damaged) == 0 {
+		// No room for a new journal (a full disk): the old one, without a line cut short,
+		// holds the same ops, and appending to it costs no more than the queue always does.
+		log.Warnf("write-back journal: keeping %s as it is: %s", path, err)
+		j, err = reuseJournal(path, read)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return j, read.left, failures, nil
+}
+
+// compactJournal replaces the journal at path with one holding just the ops left.
+func compactJournal(path string, left []Op) (*journal, error) {
 	tmp := path + ".new"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	j := &journal{path: path, f: f}
 	for _, op := range left {
 		if err := j.add(op); err != nil {
 			f.Close()
-			return nil, nil, nil, err
+			os.Remove(tmp)
+			return nil, err
 		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		f.Close()
-		return nil, nil, nil, err
+		os.Remove(tmp)
+		return nil, err
 	}
-	return j, left, failures, nil
+	return j, nil
 }
 
-// readJournal returns the ops queued in the journal at path and never applied, in order, and
-// the lines it could not decode. Lines have no length limit: a path is as long as a user made it.
-func readJournal(path string) (left []Op, damaged [][]byte, err error) {
+// reuseJournal opens the journal at path for appending, cut after its last whole line.
+func reuseJournal(path string, read journalRead) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(read.whole); err != nil {
+		f.Close()
+		return nil, err
+	}
+	j := &journal{path: path, f: f}
+	if read.lastUnterminated != nil { // a whole op but for its newline: write it again
+		if err := j.add(*read.lastUnterminated); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+// journalRead is what a journal holds.
+type journalRead struct {
+	left    []Op     // ops queued and never applied, in order
+	damaged [][]byte // lines that are not entries
+	whole   int64    // bytes up to the end of the last line a newline ends
+	// lastUnterminated is the op of a last line that decodes but lacks its newline.
+	lastUnterminated *Op
+}
+
+// readJournal reads the journal at path. Lines have no length limit: a path is as long as a
+// user made it.
+func readJournal(path string) (journalRead, error) {
+	var read journalRead
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return nil, nil, nil
+		return read, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return read, err
 	}
 	defer f.Close()
 	queued := map[uint64]Op{}
-	err = eachLine(f, func(line []byte) {
+	read.whole, err = eachLine(f, func(line []byte, terminated bool) {
 		e, ok := decodeEntry(line)
 		switch {
+		case !ok && !terminated:
+			// The last line, cut short: the node was killed while writing it (the kernel stops
+			// a write to a file between pages for SIGKILL). It answered nobody for this op,
+			// whose writer saw its close fail, so it is no failure to report.
+			log.Infof("write-back journal: dropping its last line, cut short when the node was killed (%d bytes: %s)",
+				len(line), preview(line))
 		case !ok:
-			damaged = append(damaged, line)
+			read.damaged = append(read.damaged, line)
 		case e.Done != 0:
 			delete(queued, e.Done)
 		default:
 			queued[e.Seq] = e.Op
+			if !terminated {
+				op := e.Op
+				read.lastUnterminated = &op
+			}
 		}
 	})
-	left = make([]Op, 0, len(queued))
+	read.left = make([]Op, 0, len(queued))
 	for _, op := range queued {
-		left = append(left, op)
+		read.left = append(read.left, op)
 	}
-	sort.Slice(left, func(i, j int) bool { return left[i].Seq < left[j].Seq })
-	return left, damaged, err
+	sort.Slice(read.left, func(i, j int) bool { return read.left[i].Seq < read.left[j].Seq })
+	return read, err
 }
 
 // decodeEntry decodes one journal line; ok is false for a line that is not a whole entry (cut
@@ -113,19 +170,26 @@ func decodeEntry(line []byte) (e entry, ok bool) {
 	return e, e.Seq != 0 && e.Path != "" && known
 }
 
-// eachLine calls fn with every non-blank line of r (without its newline), however long.
-func eachLine(r io.Reader, fn func(line []byte)) error {
+// eachLine calls fn with every non-blank line of r (without its newline), however long, and
+// whether a newline ended it (only the last line can lack one). It returns how many bytes
+// precede the end of the last newline.
+func eachLine(r io.Reader, fn func(line []byte, terminated bool)) (int64, error) {
 	br := bufio.NewReader(r)
+	var whole int64
 	for {
 		line, err := br.ReadBytes('\n')
+		terminated := bytes.HasSuffix(line, []byte{'\n'})
+		if terminated {
+			whole += int64(len(line))
+		}
 		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-			fn(trimmed)
+			fn(trimmed, terminated)
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			return whole, nil
 		}
 		if err != nil {
-			return err
+			return whole, err
 		}
 	}
 }
@@ -163,7 +227,7 @@ func quarantined(path string) ([]Failure, error) {
 	defer f.Close()
 	var failures []Failure
 	n := 0
-	err = eachLine(f, func(line []byte) {
+	_, err = eachLine(f, func(line []byte, _ bool) {
 		n++
 		failures = append(failures, Failure{
 			Op:  Op{Kind: Damaged, Staged: path},

@@ -92,6 +92,9 @@ type Queue struct {
 	wake     chan struct{}
 	nextSeq  uint64
 	failures []Failure
+	// unrecorded are the sequence numbers of failed ops whose failure could not be written to
+	// disk: the journal keeps them queued until it can.
+	unrecorded []uint64
 }
 
 // Open starts the queue of the tree whose staging directory is dir, queueing again the
@@ -287,19 +290,24 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	recorded := true
 	switch {
 	case abandoned:
 	case err != nil:
 		q.failures = append(q.failures, newFailure(op, err))
-		q.saveFailures()
+		if recorded = q.saveFailures(); !recorded {
+			// The failure is not on disk (the disk that failed the op may be full): the op
+			// stays in the journal, so a node killed now applies it again, or records it then.
+			q.unrecorded = append(q.unrecorded, op.Seq)
+		}
 	case op.Kind == Write:
 		q.supersede(op.Path)
 	case op.Kind == Move:
 		q.supersede(op.Dst)
 	}
 	q.ops = q.ops[1:]
-	if jerr := q.journal.done(op.Seq, len(q.ops) == 0); jerr != nil {
-		log.Errorf("journaling the write-back queue: %s", jerr)
+	if recorded {
+		q.journalDone(op.Seq)
 	}
 	if err == nil && op.Kind == Write && !abandoned {
 		// The staged file is given up only once the journal says the write is done: a node
@@ -436,9 +444,25 @@ func (q *Queue) QueuedBytes() int64 {
 	return total
 }
 
-func (q *Queue) saveFailures() {
+// saveFailures writes the list of failures to disk and reports whether it could; once it is
+// there, the journal lets go of the failed ops it kept until then.
+func (q *Queue) saveFailures() bool {
 	if err := saveFailures(q.dir, q.failures); err != nil {
 		log.Errorf("recording the failed writes: %s", err)
+		return false
+	}
+	kept := q.unrecorded
+	q.unrecorded = nil
+	for _, seq := range kept {
+		q.journalDone(seq)
+	}
+	return true
+}
+
+// journalDone marks op seq done in the journal, emptying it when no op is left in it.
+func (q *Queue) journalDone(seq uint64) {
+	if err := q.journal.done(seq, len(q.ops) == 0 && len(q.unrecorded) == 0); err != nil {
+		log.Errorf("journaling the write-back queue: %s", err)
 	}
 }
 

@@ -354,3 +354,67 @@ func TestSupersededFailureIsKeptUntilDiscarded(t *testing.T) {
 		t.Fatalf("failures after discard: %+v", fails)
 	}
 }
+
+// A failure that cannot be written to disk (the full disk that failed the op) leaves the op in
+// the journal: the next node applies it again, and lets go of it once the failure is recorded.
+func TestAnUnrecordedFailureStaysJournaled(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, failedName+".new", "x") // the failures file cannot be written
+	if err := os.MkdirAll(blocker, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTree()
+	tr.fail = "/ckpt"
+	run := func() *Queue {
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		q, err := Open(ctx, dir, tr.apply, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	journaled := func() bool {
+		read, err := readJournal(filepath.Join(dir, journalName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(read.left) == 1 && read.left[0].Path == "/ckpt"
+	}
+
+	q := run()
+	if err := q.EnqueueWrite("/ckpt", staged(t, dir, "weights"), 1, "train", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.WaitFor(waitCtx(t), "/ckpt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, failed := q.FailureAt("/ckpt"); !failed || !journaled() {
+		t.Fatalf("failed %v, journaled %v: want the failure listed and the op kept in the journal", failed, journaled())
+	}
+
+	// The next node tries again, and the disk is still full.
+	q2 := run()
+	if err := q2.WaitFor(waitCtx(t), "/"); err != nil {
+		t.Fatal(err)
+	}
+	if _, failed := q2.FailureAt("/ckpt"); !failed || !journaled() {
+		t.Fatalf("after a restart: failed %v, journaled %v", failed, journaled())
+	}
+
+	// Room again: the next node's failure is recorded and the journal lets go of the op.
+	if err := os.RemoveAll(filepath.Dir(blocker)); err != nil {
+		t.Fatal(err)
+	}
+	q3 := run()
+	if err := q3.WaitFor(waitCtx(t), "/"); err != nil {
+		t.Fatal(err)
+	}
+	if journaled() {
+		t.Fatal("the journal still holds an op whose failure is recorded")
+	}
+	q4 := run()
+	if got, failed := q4.FailureAt("/ckpt"); !failed || got.Why != "disk full" {
+		t.Fatalf("the recorded failure: %+v, %v", got, failed)
+	}
+}

@@ -223,6 +223,7 @@ class Status:
     dropped_peers: dict[str, DroppedPeer] = field(default_factory=dict)
     failed_writes: list[FailedWrite] = field(default_factory=list)
     abandoned_writes: list[AbandonedWrite] = field(default_factory=list)
+    writeback_error: str = ""
     reflog_keeps: ReflogKeeps | None = None
 
     @classmethod
@@ -236,6 +237,7 @@ class Status:
             dropped_peers={p: DroppedPeer.from_json(d) for p, d in (j.get("DroppedPeers") or {}).items()},
             failed_writes=[FailedWrite.from_json(f) for f in j.get("FailedWrites") or ()],
             abandoned_writes=[AbandonedWrite.from_json(a) for a in j.get("AbandonedWrites") or ()],
+            writeback_error=str(j.get("WritebackError", "")),
             reflog_keeps=ReflogKeeps.from_json(keeps) if keeps else None,
         )
 

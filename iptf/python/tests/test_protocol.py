@@ -95,6 +95,7 @@ def test_status_and_its_report() -> None:
     assert "the reflog keeps 12 CIDs (700.0 MiB)" in report
     assert st.failed_writes[0].code == "ResourceExhausted"
     assert "`iptf writeback retry [uri]`" in report
+    assert "cannot be applied to the writable tree yet: starting the write-back queue: open " in report
 
 
 def test_reflog_answers() -> None:

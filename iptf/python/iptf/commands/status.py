@@ -47,6 +47,8 @@ def status_lines(info: protocol.Status) -> list[str]:
     mode = f"on demand, stops after {info.idle_timeout} idle" if info.on_demand else "foreground"
     lines = [f"node {info.id} (pid {info.pid}, {'online' if info.online else 'offline'}, {mode})",
              f"repo {info.repo}; idle for {info.idle_for}"]
+    if info.writeback_error:
+        lines.append(f"closed files cannot be applied to the writable tree yet: {info.writeback_error}")
     if info.queued_writes:
         lines.append(f"{info.queued_writes} closed files or renames queued for the writable tree")
     for failed in info.failed_writes:
