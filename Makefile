@@ -13,11 +13,8 @@ CPP_SOURCES := $(wildcard iptf/cpp/*.cc iptf/cpp/*.h iptf/cpp/build.sh iptf/cpp/
 PY_SOURCES := $(shell find iptf/python/iptf -name '*.py')
 HELIA := iptf/python/tests/peers/helia
 APT_PACKAGES := nlohmann-json3-dev libgtest-dev iproute2 strace
-# IPTF's version, one source for the package and the node: the Python package's __version__.
-VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' iptf/python/iptf/__init__.py)
-# The node without cgo is one static executable, stripped (-s -w): it needs nothing from the
-# system's C library, so only the plugin decides the wheel's manylinux tag, and it cross-compiles.
-GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -X iptf.io/node/launcher.Version=$(VERSION)'
+# The node: one static executable, stamped with IPTF's version (iptf/go/build.sh, shared with Bazel).
+GO_BUILD := bash iptf/go/build.sh
 # Containers (the wheel's plugin build, the image): crun fails on this kind of host (cgroups);
 # podman's default ulimits exceed its hard limits. Debian packages they need:
 PODMAN_RUNTIME := --runtime /usr/sbin/runc
@@ -26,7 +23,8 @@ IMAGE_APT := podman buildah runc debootstrap chromium
 # Platforms the node must also build for (`make cross-node`, part of `make test`).
 CROSS_PLATFORMS := darwin/arm64 linux/arm64
 
-.PHONY: fuzz check venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node
+.PHONY: fuzz check venv demo test bench loadtest leakcheck dashboard apt clean gateway-conformance wheel cross-node \
+  bazel-apt bazel-test
 
 venv: $(VENV)/.installed
 
@@ -47,8 +45,8 @@ $(VENV)/.deps: pyproject.toml | $(VPY)
 	$(VPY) -m pip install -q --group dev
 	touch $@
 
-$(NODE_BIN): $(GO_SOURCES) iptf/python/iptf/__init__.py
-	cd iptf/go && $(GO_BUILD) -o ../python/iptf/bin/iptf-node ./cmd/iptf-node
+$(NODE_BIN): $(GO_SOURCES) iptf/go/build.sh iptf/python/iptf/__init__.py
+	$(GO_BUILD) $(NODE_BIN)
 
 $(PLUGIN) $(CPP_TEST) &: $(CPP_SOURCES) $(VENV)/.deps | apt
 	PYTHON=$(VPY) bash iptf/cpp/build.sh $(PLUGIN) $(CPP_TEST)
@@ -99,7 +97,7 @@ endif
 cross-node:
 	@set -e; for p in $(CROSS_PLATFORMS); do \
 	  echo "go build $$p"; \
-	  (cd iptf/go && GOOS=$${p%/*} GOARCH=$${p#*/} $(GO_BUILD) -o ../../build/cross/iptf-node-$${p%/*}-$${p#*/} ./cmd/iptf-node); \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO_BUILD) build/cross/iptf-node-$${p%/*}-$${p#*/}; \
 	done
 
 # The runtime image (podman, or docker where its engine runs), built from the wheel. BASE is any
@@ -150,6 +148,18 @@ fuzz:
 	  echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
 	  (cd iptf/go && go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}); \
 	done
+
+# The Bazel workspace beside make (WORKSPACE, .bazelrc, BUILD files): Debian's Bazel 4.2.3 and
+# rule packages, nothing downloaded. It builds with the Python environment make made (.venv).
+BAZEL_APT := bazel-bootstrap bazel-rules-java bazel-platforms
+bazel-apt:
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(BAZEL_APT)"
+
+# Bazel's tests of the plugin (C++) and of TensorFlow on iptf:// (Python), then `bazel run` as a
+# user runs it (iptf/python/bazel/test_bazel_run.py).
+bazel-test: venv | bazel-apt
+	bazel test //iptf/cpp:file_system_test //iptf/python:file_system_test
+	$(VPY) -m pytest -q -p no:cacheprovider iptf/python/bazel/test_bazel_run.py
 
 demo: venv
 	$(VPY) -m iptf.demo --dir build/demo

@@ -1,13 +1,16 @@
 // Tests of the iptf filesystem plugin against a live node.
 //
-// Needs IPTF_PATH (an initialised repo, e.g. `iptf-node init --profile test`) and
-// IPTF_NODE_BINARY; IPTF_OFFLINE=1 keeps the node off the network. The plugin's ops come
-// from calling TF_InitPlugin directly, as TensorFlow does.
+// Runs in the repo IPTF_PATH names (an initialised one, e.g. `iptf-node init --profile test`),
+// else in a fresh repo of its own, offline, whose node it stops at the end (as under `bazel
+// test`). IPTF_NODE_BINARY is the node; IPTF_OFFLINE=1 keeps it off the network. The plugin's
+// ops come from calling TF_InitPlugin directly, as TensorFlow does.
+#include <limits.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -93,6 +96,37 @@ std::string Shell(const std::string& cmd) {
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
+
+// Without IPTF_PATH, a repo of the test's own: made under /tmp (a socket path under Bazel's
+// deep test folders would exceed the kernel's limit), offline, removed with its node at the end.
+class OwnRepo : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (const char* bin = getenv("IPTF_NODE_BINARY"); bin && *bin && bin[0] != '/') {
+      char abs[PATH_MAX];  // the plugin starts the node from wherever it runs
+      if (realpath(bin, abs)) setenv("IPTF_NODE_BINARY", abs, 1);
+    }
+    if (const char* given = getenv("IPTF_PATH"); given && *given) return;
+    char dir[] = "/tmp/iptf-cpp-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr) << strerror(errno);
+    dir_ = dir;
+    setenv("IPTF_PATH", (dir_ + "/repo").c_str(), 1);
+    setenv("IPTF_OFFLINE", "1", 1);
+    const std::string init = Shell(NodeBinary() + " init --profile test >/dev/null 2>&1 && echo ok");
+    ASSERT_EQ(init, "ok") << "`" << NodeBinary() << " init --profile test` failed in " << dir_;
+  }
+
+  void TearDown() override {
+    if (dir_.empty()) return;
+    Shell(NodeBinary() + " shutdown >/dev/null 2>&1");
+    Shell("rm -rf '" + dir_ + "'");
+  }
+
+ private:
+  std::string dir_;
+};
+
+::testing::Environment* const kOwnRepo = ::testing::AddGlobalTestEnvironment(new OwnRepo);
 
 class FsTest : public ::testing::Test {
  protected:

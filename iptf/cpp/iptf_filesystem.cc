@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -630,6 +631,12 @@ __attribute__((constructor)) static void IptfRegisterAtLoad() {
   Dl_info self;
   if (sym == nullptr || !dladdr(reinterpret_cast<void*>(&IptfRegisterAtLoad), &self) || self.dli_fname == nullptr)
     return;
+  // With several copies of the plugin installed (a Bazel build run in an environment that has
+  // the wheel), $IPTF_PLUGIN names the one that serves; the others stay quiet.
+  if (const char* chosen = getenv("IPTF_PLUGIN"); chosen && *chosen) {
+    char want[PATH_MAX], have[PATH_MAX];
+    if (!realpath(chosen, want) || !realpath(self.dli_fname, have) || strcmp(want, have) != 0) return;
+  }
   TF_Status* status = TF_NewStatus();
   reinterpret_cast<RegisterFn>(sym)(self.dli_fname, status);
   TF_DeleteStatus(status);

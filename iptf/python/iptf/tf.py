@@ -14,10 +14,15 @@ from .errors import IptfError
 
 PLUGIN_NAME = "libiptf_fs.dylib" if sys.platform == "darwin" else "libiptf_fs.so"
 SCHEME = "iptf"
+# Names the plugin library to use where several are installed (the plugin reads it too).
+ENV_PLUGIN = "IPTF_PLUGIN"
 
 
 def plugin_path() -> Path:
-    """The plugin library installed beside this package."""
+    """The plugin library: $IPTF_PLUGIN, else the one installed beside this package."""
+    override = os.environ.get(ENV_PLUGIN)
+    if override:
+        return Path(override)
     return Path(__file__).resolve().parent.parent / "tensorflow-plugins" / PLUGIN_NAME
 
 
