@@ -195,6 +195,18 @@ w.close()
         tb.wait(timeout=30)
 
 
+def test_iptf_plugin_names_the_plugin_that_serves(supported: tuple[Venv, IptfRepo]) -> None:
+    """Where several copies of the plugin are installed (a Bazel build run in this environment),
+    $IPTF_PLUGIN names the one that registers; the others stay quiet."""
+    env, repo = supported
+    installed = env.site_packages() / "tensorflow-plugins" / "libiptf_fs.so"
+    for chosen, registered in ((installed, "True"), (env.cwd / "elsewhere" / "libiptf_fs.so", "False")):
+        proc = env.py(f"import os; os.environ['IPTF_PLUGIN'] = {str(chosen)!r}\n"
+                      "import tensorflow as tf; print('iptf' in tf.io.gfile.get_registered_schemes())", repo)
+        assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+        assert proc.stdout.decode().strip() == registered, (chosen, proc.stdout, proc.stderr.decode()[-2000:])
+
+
 def test_pip_uninstall_leaves_no_plugin(supported: tuple[Venv, IptfRepo]) -> None:
     env, repo = supported
     repo.stop()  # the node runs from the package being removed
