@@ -40,6 +40,11 @@ type Fetcher struct {
 	node  *core.IpfsNode
 	steer *steerer // nil when the node has no network
 
+	// Used, when set, hears of the blocks each fetch needed, present or brought (the cache
+	// dates them); Hold, when set, keeps blocks from eviction until its release is called.
+	Used func([]cid.Cid)
+	Hold func([]cid.Cid) (release func())
+
 	mu      sync.Mutex
 	ahead   map[cid.Cid]uint64 // per file root: end of the range already fetched or being fetched
 	lastEnd map[cid.Cid]uint64 // per file root: where the last read ended
@@ -67,6 +72,12 @@ type piece struct {
 
 // Ensure makes the bytes [offset, offset+length) of the file rooted at root local.
 func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uint64) error {
+	return f.ensure(ctx, root, offset, length, nil)
+}
+
+// ensure is Ensure; with held set, it holds every block of the range (see Hold) and adds
+// the releases to held.
+func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uint64, held *[]func()) error {
 	if length == 0 {
 		return nil
 	}
@@ -76,6 +87,16 @@ func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uin
 		return err
 	}
 	for len(level) > 0 {
+		cids := make([]cid.Cid, len(level))
+		for i, p := range level {
+			cids[i] = p.c
+		}
+		if held != nil && f.Hold != nil {
+			*held = append(*held, f.Hold(cids))
+		}
+		if f.Used != nil {
+			f.Used(cids)
+		}
 		if err := f.getAll(ctx, root.Cid(), level); err != nil {
 			return err
 		}
@@ -140,6 +161,10 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 	missing, err := f.missing(ctx, cids)
 	if err != nil || len(missing) == 0 {
 		return err
+	}
+	if f.Used != nil { // dated again once here: a fetch can take a while
+		wanted := missing
+		defer func() { f.Used(wanted) }()
 	}
 	if f.steer != nil && len(missing) >= minSteered {
 		if peers := f.steer.holdersOf(ctx, root, missing[0]); len(peers) >= 2 {
@@ -233,11 +258,20 @@ func (f *Fetcher) Prefetch(root ipld.Node, offset, length uint64) {
 	}()
 }
 
-// Read makes [offset, offset+length) local and, when the reader is going through the file in
-// order, starts fetching the window after it.
-func (f *Fetcher) Read(ctx context.Context, root ipld.Node, size, offset, length uint64) error {
-	if err := f.Ensure(ctx, root, offset, length); err != nil {
-		return err
+// Read makes [offset, offset+length) local, held until release is called (the caller reads
+// it meanwhile), and, when the reader is going through the file in order, starts fetching the
+// window after it. release is never nil.
+func (f *Fetcher) Read(ctx context.Context, root ipld.Node, size, offset, length uint64) (release func(), err error) {
+	var held []func()
+	release = func() {
+		for _, r := range held {
+			r()
+		}
+		held = nil
+	}
+	if err := f.ensure(ctx, root, offset, length, &held); err != nil {
+		release()
+		return func() {}, err
 	}
 	end := offset + length
 	f.mu.Lock()
@@ -248,5 +282,5 @@ func (f *Fetcher) Read(ctx context.Context, root ipld.Node, size, offset, length
 	if sequential && end < size {
 		f.Prefetch(root, end, min(DefaultWindow, size-end))
 	}
-	return nil
+	return release, nil
 }

@@ -20,6 +20,7 @@ import (
 	unixfspb "github.com/ipfs/boxo/ipld/unixfs/pb"
 	"github.com/ipfs/boxo/mfs"
 	"github.com/ipfs/boxo/path"
+	"github.com/ipfs/go-cid"
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/ipfs/kubo/core"
@@ -50,6 +51,9 @@ type FS struct {
 	Pending *writeback.Queue
 	// Staging is the repo's staging directory: writes take their staged files only from it.
 	Staging string
+	// Opened, when set, hears of every file opened for reading (its root): the cache dates
+	// the file's blocks by it.
+	Opened func(root cid.Cid)
 
 	// tree serialises changes to the writable tree: flushing a directory replaces the cached
 	// objects of its children, so a change made through a stale object would be lost.
@@ -111,7 +115,9 @@ func (fs *FS) Read(ctx context.Context, raw string, offset, length uint64, who C
 	// guard then takes the honest sender for a forger and drops it.)
 	local := dag.NewDAGService(blockservice.New(fs.Node.Blockstore, offline.Exchange(fs.Node.Blockstore)))
 	r := &fetchingReader{ctx: ctx, raw: u.Raw, fetcher: fs.Fetcher, dagService: local, root: nd,
-		size: size, pos: offset, end: offset + length}
+		size: size, pos: offset, end: offset + length, release: func() {}}
+	// The window being sent is held from eviction until the next one, or the request's end.
+	context.AfterFunc(ctx, r.releaseWindow)
 	// Make the first window local now, so that a missing block is this command's error.
 	if err := r.fetchWindow(); err != nil {
 		return nil, err
@@ -129,8 +135,11 @@ type fetchingReader struct {
 	root       ipld.Node
 	size       uint64
 	dag        io.ReadSeeker // opened again each time a window is local
-	pos, end   uint64        // next byte to read; end of the range
-	readyEnd   uint64        // bytes before this are local
+
+	mu       sync.Mutex
+	release  func() // lets the cache evict the current window's blocks again
+	pos, end uint64 // next byte to read; end of the range
+	readyEnd uint64 // bytes before this are local
 }
 
 // readWindow is how much of a range is made local before its bytes are sent.
@@ -139,7 +148,12 @@ const readWindow = 8 << 20
 // fetchWindow makes the next window local and opens the reader at the current position.
 func (r *fetchingReader) fetchWindow() error {
 	n := min(readWindow, r.end-r.pos)
-	if err := r.fetcher.Read(r.ctx, r.root, r.size, r.pos, n); err != nil {
+	r.releaseWindow()
+	release, err := r.fetcher.Read(r.ctx, r.root, r.size, r.pos, n)
+	r.mu.Lock()
+	r.release = release
+	r.mu.Unlock()
+	if err != nil {
 		return classify(r.raw, err)
 	}
 	r.readyEnd = r.pos + n
@@ -157,6 +171,15 @@ func (r *fetchingReader) fetchWindow() error {
 	return nil
 }
 
+// releaseWindow lets go of the blocks of the window read last.
+func (r *fetchingReader) releaseWindow() {
+	r.mu.Lock()
+	release := r.release
+	r.release = func() {}
+	r.mu.Unlock()
+	release()
+}
+
 func (r *fetchingReader) Read(p []byte) (int, error) {
 	if r.pos >= r.end {
 		return 0, io.EOF
@@ -169,6 +192,9 @@ func (r *fetchingReader) Read(p []byte) (int, error) {
 	p = p[:min(uint64(len(p)), r.readyEnd-r.pos)]
 	n, err := r.dag.Read(p)
 	r.pos += uint64(n)
+	if r.pos >= r.end {
+		r.releaseWindow()
+	}
 	if err == io.EOF && r.pos < r.end {
 		err = io.ErrUnexpectedEOF
 	}
@@ -484,6 +510,9 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*protocol.Opene
 		return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
 	fs.record(reflog.Read, u, m.Cid, m.Size, who)
+	if fs.Opened != nil {
+		fs.Opened(nd.Cid())
+	}
 	return &protocol.Opened{FileMap: *m}, nil
 }
 

@@ -132,6 +132,7 @@ var statusCmd = &cmds.Command{
 				time.Now())
 			s.AbandonedWrites = abandonedWrites(abandoned)
 		}
+		s.Cache = cacheStatus(svc)
 		if keeps, err := retention.Kept(node, svc.Reflog); err == nil {
 			k := protocol.ReflogKeeps(*keeps)
 			s.ReflogKeeps = &k

@@ -41,6 +41,8 @@ func init() {
 	kubo.Root.Subcommands["iptf"] = iptfcmd.Root
 	corecmds.Root.Subcommands["reflog"] = iptfcmd.Reflog
 	kubo.Root.Subcommands["reflog"] = iptfcmd.Reflog
+	corecmds.Root.Subcommands["cache"] = iptfcmd.Cache
+	kubo.Root.Subcommands["cache"] = iptfcmd.Cache
 	corecmds.Root.Subcommands["writeback"] = iptfcmd.Writeback
 	kubo.Root.Subcommands["writeback"] = iptfcmd.Writeback
 	lifecycle.Track(corecmds.Root, activityOf, iptfcmd.StatusCmd)

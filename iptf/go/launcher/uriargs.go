@@ -15,7 +15,7 @@ import (
 var mfsOptions = map[string]bool{"to-files": true}
 
 // ownCommands take iptf:// URIs as they are.
-var ownCommands = map[string]bool{"iptf": true, "reflog": true, "writeback": true}
+var ownCommands = map[string]bool{"iptf": true, "reflog": true, "writeback": true, "cache": true}
 
 // repoResolver gives the /ipfs/<cid> path of what the writable tree holds at an
 // iptf://repo/root/ URI now.

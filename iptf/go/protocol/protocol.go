@@ -111,6 +111,23 @@ type Status struct {
 	AbandonedWrites []AbandonedWrite `json:"AbandonedWrites,omitempty"`
 	// ReflogKeeps is what garbage collection keeps because the reflog names it.
 	ReflogKeeps *ReflogKeeps `json:"ReflogKeeps,omitempty"`
+	// Cache is the cache's limit and use, as of its last round.
+	Cache *CacheStatus `json:"Cache,omitempty"`
+}
+
+// CacheStatus is the cache of fetched content (iptf/cache's answer, and Status.Cache): the
+// limit on evictable content, and what the repo holds. Kept and Evictable are as of the
+// round at LastRound (iptf/cache makes one without evicting).
+type CacheStatus struct {
+	Limit     uint64    `json:"Limit"`
+	LimitFrom string    `json:"LimitFrom"` // IPTF_CACHE_MAX, the config key, or how the default came
+	Used      uint64    `json:"Used"`      // bytes of the repo's datastore
+	Kept      uint64    `json:"Kept"`      // bytes of blocks pinned, in the writable tree or kept by the reflog
+	Evictable uint64    `json:"Evictable"` // bytes of the other blocks
+	Evicted   uint64    `json:"Evicted"`   // bytes evicted since the node started
+	Rounds    int       `json:"Rounds"`    // eviction rounds since the node started
+	LastRound time.Time `json:"LastRound,omitzero"`
+	Error     string    `json:"Error,omitempty"` // why the cache is off (its limit could not be read)
 }
 
 // DroppedPeer says why and when a peer was dropped.

@@ -68,6 +68,8 @@ var fixtures = map[string]any{
 		WritebackError:  "starting the write-back queue: open /home/u/.iptf/staging/writeback.jsonl.new: no space left on device",
 		AbandonedWrites: []AbandonedWrite{{Path: "/home/u/.iptf/staging/w-3", Size: 1048576, Since: when}},
 		ReflogKeeps:     &ReflogKeeps{Period: "90d", Cids: 12, Bytes: 734003200},
+		Cache: &CacheStatus{Limit: 21474836480, LimitFrom: "IPTF_CACHE_MAX", Used: 9663676416, Kept: 1073741824,
+			Evictable: 8589934592, Evicted: 2147483648, Rounds: 3, LastRound: when},
 	},
 	"reflog.json": ReflogEntries{Entries: []ReflogEntry{
 		{N: 1, Time: when, Op: "read", Path: "iptf://repo/root/data/train.tfrecord", Cid: fileID, Size: 393216, Pid: 4100, Program: "python3 train.py"},
@@ -75,6 +77,8 @@ var fixtures = map[string]any{
 	}},
 	"reflog-show.json": ReflogEntry{N: 7, Time: when, Op: "write", Path: "iptf://repo/root/ckpt/model.index", Cid: leafA,
 		Size: 262144, Pid: 4100, Program: "python3 train.py"},
+	"cache.json": CacheStatus{Limit: 268435456, LimitFrom: "default: half the free disk and what the repo holds",
+		Used: 300000000, Kept: 4096, Evictable: 241591910, Rounds: 1, LastRound: when},
 	"reflog-expire.json": Expired{Removed: 3, Keeps: ReflogKeeps{Period: "90d", Cids: 9, Bytes: 524288}},
 }
 

@@ -15,12 +15,12 @@ type Named struct {
 	Newest time.Time // the time of its newest entry
 }
 
-// Named returns the distinct CIDs of the entries at or after since, in the order first seen.
-func (l *Log) Named(since time.Time) ([]Named, error) {
+// Named returns the distinct CIDs of the entries kept selects, in the order first seen.
+func (l *Log) Named(kept func(Entry) bool) ([]Named, error) {
 	var out []Named
 	at := map[string]int{}
 	err := l.each(func(e Entry) bool {
-		if e.Cid == "" || e.Time.Before(since) {
+		if e.Cid == "" || !kept(e) {
 			return true
 		}
 		if i, ok := at[e.Cid]; ok {

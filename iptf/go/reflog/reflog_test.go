@@ -155,11 +155,11 @@ func TestExpireNamedAndAges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	named, err := l.Named(time.Now().Add(-time.Hour))
+	named, err := l.Named(func(e Entry) bool { return !e.Time.Before(time.Now().Add(-time.Hour)) })
 	if err != nil || len(named) != 2 || named[0].Cid != "Qa" || named[1].Size != 5 {
 		t.Fatalf("named since an hour ago: %+v, %v", named, err)
 	}
-	if all, _ := l.Named(time.Time{}); len(all) != 2 || !all[0].Newest.After(old) {
+	if all, _ := l.Named(func(Entry) bool { return true }); len(all) != 2 || !all[0].Newest.After(old) {
 		t.Fatalf("a CID's newest entry decides: %+v", all)
 	}
 	removed, err := l.Expire(time.Now().Add(-24 * time.Hour))

@@ -27,6 +27,7 @@ import (
 	"github.com/ipfs/kubo/core"
 
 	"iptf.io/node/reflog"
+	"iptf.io/node/uri"
 )
 
 // DefaultPeriod is how long content named by a reflog entry is kept, as git keeps reflog entries.
@@ -34,6 +35,12 @@ const DefaultPeriod = 90 * 24 * time.Hour
 
 // ConfigKey is the key in Plugins.Plugins.iptf.Config that sets the period ("90d", "720h", "0").
 const ConfigKey = "ReflogRetention"
+
+// ReadsConfigKey sets the period for reads of iptf://ipfs and iptf://ipns content, 0 unless
+// it says otherwise: peers serve that content again, so what was read of it is cache (package
+// cache), evicted least recently used first. Writes, and reads in the writable tree, keep the
+// retention period.
+const ReadsConfigKey = "NetworkReadRetention"
 
 // linksPerNode bounds each node of the tree (about 100 bytes a link: blocks near 100 KiB).
 const linksPerNode = 1024
@@ -47,22 +54,32 @@ type Summary struct {
 
 // Period is the retention period in the node's config, or DefaultPeriod.
 func Period(node *core.IpfsNode) (time.Duration, error) {
+	return configPeriod(node, ConfigKey, DefaultPeriod)
+}
+
+// ReadsPeriod is the retention period of reads of network content, or 0.
+func ReadsPeriod(node *core.IpfsNode) (time.Duration, error) {
+	return configPeriod(node, ReadsConfigKey, 0)
+}
+
+// configPeriod reads a period from Plugins.Plugins.iptf.Config.key (def when unset).
+func configPeriod(node *core.IpfsNode, key string, def time.Duration) (time.Duration, error) {
 	cfg, err := node.Repo.Config()
 	if err != nil {
 		return 0, err
 	}
 	plugin, ok := cfg.Plugins.Plugins["iptf"]
 	if !ok {
-		return DefaultPeriod, nil
+		return def, nil
 	}
 	m, _ := plugin.Config.(map[string]any)
-	s, _ := m[ConfigKey].(string)
+	s, _ := m[key].(string)
 	if s == "" {
-		return DefaultPeriod, nil
+		return def, nil
 	}
 	d, err := reflog.ParseAge(s)
 	if err != nil {
-		return 0, fmt.Errorf("Plugins.Plugins.iptf.Config.%s: %w", ConfigKey, err)
+		return 0, fmt.Errorf("Plugins.Plugins.iptf.Config.%s: %w", key, err)
 	}
 	return d, nil
 }
@@ -156,13 +173,24 @@ func Kept(node *core.IpfsNode, log *reflog.Log) (*Summary, error) {
 	return sum, err
 }
 
-// collect lists the CIDs of the entries younger than the node's retention period.
+// collect lists the CIDs of the entries younger than the node's retention period (for reads
+// of network content, its ReadsPeriod).
 func collect(node *core.IpfsNode, log *reflog.Log) ([]*ipld.Link, *Summary, error) {
 	period, err := Period(node)
 	if err != nil {
 		return nil, nil, err
 	}
-	named, err := log.Named(time.Now().Add(-period))
+	reads, err := ReadsPeriod(node)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	named, err := log.Named(func(e reflog.Entry) bool {
+		if e.Op == reflog.Read && fromNetwork(e.Path) {
+			return now.Sub(e.Time) < reads
+		}
+		return now.Sub(e.Time) <= period
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -178,4 +206,10 @@ func collect(node *core.IpfsNode, log *reflog.Log) ([]*ipld.Link, *Summary, erro
 		sum.Bytes += n.Size
 	}
 	return links, sum, nil
+}
+
+// fromNetwork reports whether an entry's path names content peers serve (iptf://ipfs, ipns).
+func fromNetwork(path string) bool {
+	u, err := uri.Parse(path)
+	return err == nil && (u.Namespace == uri.IPFS || u.Namespace == uri.IPNS)
 }

@@ -11,10 +11,13 @@ import (
 	"sync"
 
 	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
+	logging "github.com/ipfs/go-log/v2"
 	"github.com/ipfs/kubo/commands"
 	"github.com/ipfs/kubo/core"
 	coreiface "github.com/ipfs/kubo/core/coreiface"
 
+	"iptf.io/node/cache"
 	"iptf.io/node/fetch"
 	"iptf.io/node/fsapi"
 	"iptf.io/node/lifecycle"
@@ -23,6 +26,8 @@ import (
 	"iptf.io/node/retention"
 	"iptf.io/node/writeback"
 )
+
+var log = logging.Logger("iptf/service")
 
 // Service holds what IPTF keeps for one node.
 type Service struct {
@@ -33,6 +38,10 @@ type Service struct {
 	Guard     *peerguard.Guard // installed in the node's bitswap when the node was built
 	Activity  *lifecycle.Activity
 	Retention *retention.Keeper
+	// Cache bounds the fetched content a daemon's repo holds (nil without a daemon, or when
+	// its limit could not be read: CacheError says why).
+	Cache      *cache.Cache
+	CacheError error
 
 	fs  *fsapi.FS       // the node's filesystem; it applies queued writes, requests get views
 	ctx context.Context // the node's: queued writes are applied under it, not a request's
@@ -101,13 +110,38 @@ func (s *Service) Queue() (*writeback.Queue, error) {
 // left the blockstore (garbage collection, block rm).
 func (s *Service) ForgetBlockMaps() { s.fs.Blocks.Forget() }
 
-// startDaemon does what only a daemon's node needs: the guard watches the node's peers, and
-// a node started on demand stops once idle.
+// startDaemon does what only a daemon's node needs: the guard watches the node's peers, the
+// cache bounds what it fetches, and a node started on demand stops once idle.
 func (s *Service) startDaemon() {
 	var wants func() []cid.Cid
 	if s.Node.Bitswap != nil {
 		wants = s.Node.Bitswap.GetWantlist
 	}
 	s.Guard.Watch(s.Node.PeerHost, wants, s.Node.Blockstore)
+	s.startCache()
 	go lifecycle.StopWhenIdle(s.ctx, s.Activity)
+}
+
+// startCache starts evicting beyond the repo's cache limit; a limit that cannot be read
+// (a malformed IPTF_CACHE_MAX, say) leaves the cache off and says so in CacheError.
+func (s *Service) startCache() {
+	used, err := ds.DiskUsage(s.ctx, s.Node.Repo.Datastore())
+	if err != nil {
+		s.CacheError = err
+		return
+	}
+	limit, err := cache.LimitOf(s.Node, used)
+	if err != nil {
+		s.CacheError = err
+		log.Errorf("the cache is off: %s", err)
+		return
+	}
+	keep := func(ctx context.Context) error {
+		_, err := s.Retention.Keep(ctx, s.Reflog)
+		return err
+	}
+	s.Cache = cache.New(s.Node, limit, keep, s.ForgetBlockMaps)
+	s.Fetcher.Used, s.Fetcher.Hold = s.Cache.Used, s.Cache.Hold
+	s.fs.Opened = s.Cache.Opened
+	go s.Cache.Run(s.ctx)
 }

@@ -208,6 +208,29 @@ class ReflogKeeps:
 
 
 @dataclass(frozen=True)
+class CacheStatus:
+    """The cache of fetched content: its limit and what the repo holds (iptf's `cache`)."""
+
+    limit: int
+    limit_from: str
+    used: int
+    kept: int
+    evictable: int
+    evicted: int
+    rounds: int
+    last_round: str = ""
+    error: str = ""
+
+    @classmethod
+    def from_json(cls, j: dict[str, Any]) -> CacheStatus:
+        """Decode `cache`'s answer or Status.Cache (which may carry only Error)."""
+        if j.get("Error") and "Limit" not in j:
+            return cls(0, "", 0, 0, 0, 0, 0, error=str(j["Error"]))
+        return cls(int(j["Limit"]), str(j["LimitFrom"]), int(j["Used"]), int(j["Kept"]), int(j["Evictable"]),
+                   int(j["Evicted"]), int(j["Rounds"]), str(j.get("LastRound", "")), str(j.get("Error", "")))
+
+
+@dataclass(frozen=True)
 class Status:
     """iptf/status's answer: the running node."""
 
@@ -224,6 +247,7 @@ class Status:
     failed_writes: list[FailedWrite] = field(default_factory=list)
     abandoned_writes: list[AbandonedWrite] = field(default_factory=list)
     writeback_error: str = ""
+    cache: CacheStatus | None = None
     reflog_keeps: ReflogKeeps | None = None
 
     @classmethod
@@ -238,6 +262,7 @@ class Status:
             failed_writes=[FailedWrite.from_json(f) for f in j.get("FailedWrites") or ()],
             abandoned_writes=[AbandonedWrite.from_json(a) for a in j.get("AbandonedWrites") or ()],
             writeback_error=str(j.get("WritebackError", "")),
+            cache=CacheStatus.from_json(j["Cache"]) if j.get("Cache") else None,
             reflog_keeps=ReflogKeeps.from_json(keeps) if keeps else None,
         )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from iptf import protocol
-from iptf.commands.status import status_lines
+from iptf.commands.status import cache_line, status_lines
 from iptf.fsspec.reader import FileMap as ReaderMap
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -96,6 +96,9 @@ def test_status_and_its_report() -> None:
     assert st.failed_writes[0].code == "ResourceExhausted"
     assert "`iptf writeback retry [uri]`" in report
     assert "cannot be applied to the writable tree yet: starting the write-back queue: open " in report
+    assert st.cache == protocol.CacheStatus(21474836480, "IPTF_CACHE_MAX", 9663676416, 1073741824, 8589934592,
+                                            2147483648, 3, "2026-11-24T09:30:00Z")
+    assert "cache limit 20.0 GiB (IPTF_CACHE_MAX): the repo holds 9.0 GiB, 8.0 GiB of it evictable" in report
 
 
 def test_reflog_answers() -> None:
@@ -107,6 +110,15 @@ def test_reflog_answers() -> None:
         7, "iptf://repo/root/ckpt/model.index", 262144, 4100, "")
     expired = protocol.decode("reflog/expire", fixture("reflog-expire.json"), protocol.Expired.from_json)
     assert expired == protocol.Expired(3, protocol.ReflogKeeps("90d", 9, 524288))
+
+
+def test_cache_answer() -> None:
+    cache = protocol.decode("cache", fixture("cache.json"), protocol.CacheStatus.from_json)
+    assert (cache.limit, cache.used, cache.kept, cache.evictable, cache.rounds) == (268435456, 300000000, 4096,
+                                                                                    241591910, 1)
+    assert cache.limit_from.startswith("default:") and not cache.error
+    off = protocol.CacheStatus.from_json({"Error": "IPTF_CACHE_MAX=\"lots\": bad"})
+    assert off.error and cache_line(off).startswith("the cache is off (nothing fetched is evicted): IPTF_CACHE_MAX")
 
 
 def test_a_missing_field_is_a_protocol_error() -> None:
@@ -123,3 +135,4 @@ def test_every_fixture_is_decoded_here_and_documented() -> None:
     for name in names:
         assert f"testdata/{name}" in doc, f"docs/protocol.md does not mention {name}"
         assert f'"{name}"' in source, f"{name} is not decoded by this test"
+

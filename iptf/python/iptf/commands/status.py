@@ -66,9 +66,27 @@ def status_lines(info: protocol.Status) -> list[str]:
                      f" (written {abandoned.since}; removed a day after)")
     for peer, drop in info.dropped_peers.items():
         lines.append(f"dropped peer {peer}: {drop.reason}")
+    if info.cache:
+        lines.append(cache_line(info.cache))
     keeps = info.reflog_keeps
     if keeps:
         amount = f"{keeps.bytes / (1 << 20):.1f} MiB" if keeps.bytes >= 1 << 20 else f"{keeps.bytes} bytes"
         lines.append(f"the reflog keeps {keeps.cids} CIDs ({amount}) named in the last {keeps.period} "
                      "through `iptf repo gc` (`iptf reflog expire` ends that)")
     return lines
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"
+
+
+def cache_line(cache: protocol.CacheStatus) -> str:
+    """The cache in one line of `iptf status`."""
+    if cache.error:
+        return f"the cache is off (nothing fetched is evicted): {cache.error}"
+    return (f"cache limit {_size(cache.limit)} ({cache.limit_from}): the repo holds {_size(cache.used)}, "
+            f"{_size(cache.evictable)} of it evictable at the last round; {_size(cache.evicted)} evicted since start "
+            "(`iptf cache` counts again)")

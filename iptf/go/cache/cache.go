@@ -1,0 +1,369 @@
+// Package cache bounds what content fetched from peers occupies in a repo. What the user
+// keeps is never evicted: pinned content, the writable tree and the other MFS roots the node
+// registers (the reflog's retention root among them, see package retention). Every other
+// block is cache: when the repo holds more of it than the limit, the least recently used
+// blocks are removed, a round at a time, while reads go on; a read of an evicted block
+// fetches it again (readers that mapped its file find the file gone and ask the node).
+//
+// Recency is what this node saw since it started: when each block was last fetched or read
+// through the node, and when each file was opened (which counts for every block of the file
+// it holds). Blocks it has no record of (fetched by an earlier run) go first. Blocks the node
+// is reading (a window of a range it sends) are held, and not evicted until it is done.
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/blockservice"
+	offline "github.com/ipfs/boxo/exchange/offline"
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
+	ds "github.com/ipfs/go-datastore"
+	ipld "github.com/ipfs/go-ipld-format"
+	logging "github.com/ipfs/go-log/v2"
+	"github.com/ipfs/kubo/core"
+	"github.com/ipfs/kubo/core/corerepo"
+	"github.com/ipfs/kubo/gc"
+)
+
+var log = logging.Logger("iptf/cache")
+
+const (
+	// checkEvery is how often the repo's size is looked at between fetches.
+	checkEvery = 500 * time.Millisecond
+	// lowWater is the share of the limit a round evicts down to, so that rounds (each marks
+	// what the user keeps) come once per tenth of the limit fetched, not once per block.
+	lowWater = 0.9
+)
+
+// Stats is what the cache did and found in its last round.
+type Stats struct {
+	Limit     Limit
+	Used      uint64 // bytes of the repo's datastore now
+	Kept      uint64 // bytes of blocks the user keeps, at the last round
+	Evictable uint64 // bytes of the other blocks, at the last round (after evicting)
+	Evicted   uint64 // bytes evicted since the node started
+	Rounds    int
+	LastRound time.Time
+}
+
+// Cache evicts a node's cached blocks beyond its limit.
+type Cache struct {
+	node *core.IpfsNode
+	// keep, when set, runs before each round: it registers what else the collector keeps
+	// (the reflog's content).
+	keep func(context.Context) error
+	// forget runs after a round evicted something: block maps may name removed files.
+	forget func()
+	usage  func(context.Context) (uint64, error)
+
+	mu       sync.Mutex
+	limit    Limit
+	used     map[string]time.Time // block (by multihash) → when this node last fetched or read it
+	held     map[string]int       // blocks being read (by multihash): how many readers hold each
+	opened   map[string]opening   // file root (by multihash) → when it was last opened
+	kickc    chan struct{}
+	stats    Stats
+	baseline uint64 // datastore bytes at the last round that were not evictable content
+}
+
+// opening is a file's root and when the file was last opened.
+type opening struct {
+	root cid.Cid
+	at   time.Time
+}
+
+// New returns the cache of node with the given limit; keep and forget may be nil. It evicts
+// nothing until Run.
+func New(node *core.IpfsNode, limit Limit, keep func(context.Context) error, forget func()) *Cache {
+	return &Cache{
+		node: node, keep: keep, forget: forget, limit: limit,
+		usage: func(ctx context.Context) (uint64, error) {
+			return ds.DiskUsage(ctx, node.Repo.Datastore())
+		},
+		used: map[string]time.Time{}, held: map[string]int{}, opened: map[string]opening{},
+		kickc: make(chan struct{}, 1),
+	}
+}
+
+// Used records blocks this node fetched or read now, and looks at the repo's size soon.
+func (c *Cache) Used(cids []cid.Cid) {
+	now := time.Now()
+	c.mu.Lock()
+	for _, k := range cids {
+		c.used[string(k.Hash())] = now
+	}
+	c.mu.Unlock()
+	c.kick()
+}
+
+// Hold keeps blocks from eviction until release is called: the node is reading them (a
+// window of a range it sends). A block held by several readers stays until all release it.
+func (c *Cache) Hold(cids []cid.Cid) (release func()) {
+	keys := make([]string, len(cids))
+	c.mu.Lock()
+	for i, k := range cids {
+		keys[i] = string(k.Hash())
+		c.held[keys[i]]++
+	}
+	c.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, k := range keys {
+				if c.held[k]--; c.held[k] <= 0 {
+					delete(c.held, k)
+				}
+			}
+		})
+	}
+}
+
+// Opened records that the file rooted at root was opened: its blocks were used now.
+func (c *Cache) Opened(root cid.Cid) {
+	c.mu.Lock()
+	c.opened[string(root.Hash())] = opening{root, time.Now()}
+	c.mu.Unlock()
+}
+
+func (c *Cache) kick() {
+	select {
+	case c.kickc <- struct{}{}:
+	default:
+	}
+}
+
+// Run evicts whenever the repo holds more evictable content than the limit, until ctx ends.
+func (c *Cache) Run(ctx context.Context) {
+	// The first round learns how much of the repo is kept.
+	if _, err := c.Round(ctx, false); err != nil && ctx.Err() == nil {
+		log.Errorf("cache: %s", err)
+	}
+	t := time.NewTicker(checkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.kickc:
+		}
+		if c.over(ctx) {
+			if _, err := c.Round(ctx, false); err != nil && ctx.Err() == nil {
+				log.Errorf("cache: %s", err)
+			}
+		}
+	}
+}
+
+// over reports whether the repo has grown past what the last round left plus the limit.
+func (c *Cache) over(ctx context.Context) bool {
+	used, err := c.usage(ctx)
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stats.Used = used
+	return used > c.baseline+c.limit.Bytes
+}
+
+// Stats returns what the cache knows (Used as of now).
+func (c *Cache) Stats(ctx context.Context) Stats {
+	used, _ := c.usage(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Limit, s.Used = c.limit, used
+	return s
+}
+
+// block is an evictable block.
+type block struct {
+	key  cid.Cid
+	size uint64
+	used time.Time
+}
+
+// Round marks what the user keeps and, unless dryRun, evicts the least recently used of
+// the other blocks until they fit in lowWater of the limit. It returns the round's figures.
+func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
+	if c.keep != nil {
+		if err := c.keep(ctx); err != nil {
+			return Stats{}, fmt.Errorf("marking what the reflog keeps: %w", err)
+		}
+	}
+	bs := c.node.Blockstore
+	unlock := bs.GCLock(ctx) // no add or pin links new blocks while the round runs
+	defer unlock.Unlock(ctx)
+	before, err := c.usage(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	dags := dag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))
+	kept, err := c.kept(ctx, dags)
+	if err != nil {
+		return Stats{}, err
+	}
+	used := c.recency(ctx, dags)
+
+	keys, err := bs.AllKeysChan(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	now := time.Now()
+	var candidates []block
+	var keptBytes, evictable uint64
+	for k := range keys {
+		size, err := bs.GetSize(ctx, k)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if kept[string(k.Hash())] {
+			keptBytes += uint64(size)
+			continue
+		}
+		evictable += uint64(size)
+		candidates = append(candidates, block{key: k, size: uint64(size), used: used[string(k.Hash())]})
+	}
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].used.Before(candidates[j].used) })
+
+	c.mu.Lock()
+	limit := c.limit.Bytes
+	c.mu.Unlock()
+	target := uint64(float64(limit) * lowWater)
+	var evicted uint64
+	var gone []string
+	for _, b := range candidates {
+		if dryRun || evictable <= target || ctx.Err() != nil {
+			break
+		}
+		if deleted, err := c.deleteUnlessHeld(ctx, b.key); err != nil {
+			log.Warnf("cache: evicting %s: %s", b.key, err)
+			continue
+		} else if !deleted {
+			continue
+		}
+		evictable -= b.size
+		evicted += b.size
+		gone = append(gone, string(b.key.Hash()))
+	}
+	after, err := c.usage(ctx)
+	if err != nil {
+		after = before - min(before, evicted)
+	}
+
+	c.mu.Lock()
+	for _, k := range gone {
+		delete(c.used, k)
+	}
+	if !dryRun {
+		c.stats.Evicted += evicted
+		c.stats.Rounds++
+		c.stats.LastRound = now
+		c.baseline = after - min(after, evictable)
+	}
+	c.stats.Kept, c.stats.Evictable, c.stats.Used = keptBytes, evictable, after
+	s := c.stats
+	s.Limit = c.limit
+	c.mu.Unlock()
+	if evicted > 0 {
+		log.Infof("cache: evicted %d bytes; %d evictable bytes left (limit %d), %d kept", evicted, evictable, limit, keptBytes)
+		if c.forget != nil {
+			c.forget()
+		}
+	}
+	return s, nil
+}
+
+// deleteUnlessHeld deletes a block no reader holds now. The check and the deletion are one
+// step for Hold: a reader holds a range's blocks before it looks for the missing ones, so it
+// either keeps a block or finds it gone and fetches it again.
+func (c *Cache) deleteUnlessHeld(ctx context.Context, k cid.Cid) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held[string(k.Hash())] > 0 {
+		return false, nil
+	}
+	return true, c.node.Blockstore.DeleteBlock(ctx, k)
+}
+
+// kept is the set of blocks (by multihash) the user keeps: what the collector keeps.
+func (c *Cache) kept(ctx context.Context, dags ipld.DAGService) (map[string]bool, error) {
+	roots, err := corerepo.BestEffortRoots(c.node)
+	if err != nil {
+		return nil, err
+	}
+	output := make(chan gc.Result)
+	done := make(chan struct{})
+	var problems []error
+	go func() {
+		defer close(done)
+		for r := range output {
+			if r.Error != nil {
+				problems = append(problems, r.Error)
+			}
+		}
+	}()
+	set, err := gc.ColoredSet(ctx, c.node.Pinning, dags, roots, output)
+	close(output)
+	<-done
+	if err != nil {
+		return nil, fmt.Errorf("marking what the repo keeps: %w (%v)", err, problems)
+	}
+	kept := make(map[string]bool, set.Len())
+	_ = set.ForEach(func(k cid.Cid) error {
+		kept[string(k.Hash())] = true
+		return nil
+	})
+	return kept, nil
+}
+
+// recency is when each block was last used, as far as this node saw: fetched, or part of a
+// file opened (the latest of the two). Files are walked through the blocks the repo holds.
+func (c *Cache) recency(ctx context.Context, dags ipld.DAGService) map[string]time.Time {
+	c.mu.Lock()
+	used := make(map[string]time.Time, len(c.used))
+	for k, t := range c.used {
+		used[k] = t
+	}
+	opened := make([]opening, 0, len(c.opened))
+	for _, o := range c.opened {
+		opened = append(opened, o)
+	}
+	c.mu.Unlock()
+	// The most recent first: a block shared by several files gets the latest opening.
+	sort.Slice(opened, func(i, j int) bool { return opened[i].at.After(opened[j].at) })
+	seen := map[string]bool{}
+	var walk func(k cid.Cid, at time.Time)
+	walk = func(k cid.Cid, at time.Time) {
+		key := string(k.Hash())
+		if seen[key] || ctx.Err() != nil {
+			return
+		}
+		seen[key] = true
+		if used[key].Before(at) {
+			used[key] = at
+		}
+		if k.Type() != cid.DagProtobuf {
+			return // a raw leaf: no links, and no need to read it
+		}
+		nd, err := dags.Get(ctx, k)
+		if err != nil {
+			return // not in the repo: nothing under it to date
+		}
+		for _, l := range nd.Links() {
+			walk(l.Cid, at)
+		}
+	}
+	for _, o := range opened {
+		walk(o.root, o.at)
+	}
+	return used
+}
