@@ -1,9 +1,10 @@
-// Package cache bounds what content fetched from peers occupies in a repo. What the user
-// keeps is never evicted: pinned content, the writable tree and the other MFS roots the node
-// registers (the reflog's retention root among them, see package retention). Every other
-// block is cache: when the repo holds more of it than the limit, the least recently used
-// blocks are removed, a round at a time, while reads go on; a read of an evicted block
-// fetches it again (readers that mapped its file find the file gone and ask the node).
+// Package cache bounds what content fetched from peers occupies in a repo. Only blocks the
+// node fetched are cache (it records them, across runs): what was added or written here is
+// never evicted, nor what the user keeps: pinned content, the writable tree and the other MFS
+// roots the node registers (the reflog's retention root among them, see package retention).
+// When the repo holds more cache than the limit, the least recently used blocks are removed,
+// a round at a time, while reads go on; a read of an evicted block fetches it again (readers
+// that mapped its file find the file gone and ask the node).
 //
 // Recency is what this node saw since it started: when each block was last fetched or read
 // through the node, and when each file was opened (which counts for every block of the file
@@ -21,6 +22,7 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	offline "github.com/ipfs/boxo/exchange/offline"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -35,6 +37,8 @@ var log = logging.Logger("iptf/cache")
 const (
 	// checkEvery is how often the repo's size is looked at between fetches.
 	checkEvery = 500 * time.Millisecond
+	// retryAfter spaces rounds that failed (a pinned DAG with a block missing, say).
+	retryAfter = time.Minute
 	// lowWater is the share of the limit a round evicts down to, so that rounds (each marks
 	// what the user keeps) come once per tenth of the limit fetched, not once per block.
 	lowWater = 0.9
@@ -44,7 +48,7 @@ const (
 type Stats struct {
 	Limit     Limit
 	Used      uint64 // bytes of the repo's datastore now
-	Kept      uint64 // bytes of blocks the user keeps, at the last round
+	Kept      uint64 // bytes of blocks kept (the user's, and all not fetched), at the last round
 	Evictable uint64 // bytes of the other blocks, at the last round (after evicting)
 	Evicted   uint64 // bytes evicted since the node started
 	Rounds    int
@@ -63,6 +67,7 @@ type Cache struct {
 
 	mu       sync.Mutex
 	limit    Limit
+	fetched  *fetchedSet          // blocks fetched from peers: the only ones evicted
 	used     map[string]time.Time // block (by multihash) → when this node last fetched or read it
 	held     map[string]int       // blocks being read (by multihash): how many readers hold each
 	opened   map[string]opening   // file root (by multihash) → when it was last opened
@@ -77,17 +82,47 @@ type opening struct {
 	at   time.Time
 }
 
-// New returns the cache of node with the given limit; keep and forget may be nil. It evicts
-// nothing until Run.
-func New(node *core.IpfsNode, limit Limit, keep func(context.Context) error, forget func()) *Cache {
+// New returns the cache of node with the given limit, recording the blocks it fetches in the
+// file at fetched (see repodir.Fetched); keep and forget may be nil. It evicts nothing until Run.
+func New(node *core.IpfsNode, limit Limit, fetched string, keep func(context.Context) error, forget func()) (*Cache, error) {
+	set, err := loadFetched(fetched)
+	if err != nil {
+		return nil, err
+	}
 	return &Cache{
-		node: node, keep: keep, forget: forget, limit: limit,
+		node: node, keep: keep, forget: forget, limit: limit, fetched: set,
 		usage: func(ctx context.Context) (uint64, error) {
 			return ds.DiskUsage(ctx, node.Repo.Datastore())
 		},
 		used: map[string]time.Time{}, held: map[string]int{}, opened: map[string]opening{},
 		kickc: make(chan struct{}, 1),
+	}, nil
+}
+
+// Received records the blocks of a message from a peer that the repo does not hold yet (they
+// are about to be stored): cache from now on, whoever asked for them (a read, pin add, get).
+// It runs on bitswap's receiving goroutine.
+func (c *Cache) Received(blks []blocks.Block) {
+	var fresh []cid.Cid
+	for _, b := range blks {
+		if has, err := c.node.Blockstore.Has(c.node.Context(), b.Cid()); err == nil && !has {
+			fresh = append(fresh, b.Cid())
+		}
 	}
+	if len(fresh) > 0 {
+		c.Fetched(fresh)
+	}
+}
+
+// Fetched records blocks this node fetched from peers: cache from now on.
+func (c *Cache) Fetched(cids []cid.Cid) {
+	keys := make([]string, len(cids))
+	for i, k := range cids {
+		keys[i] = string(k.Hash())
+	}
+	c.mu.Lock()
+	c.fetched.add(keys)
+	c.mu.Unlock()
 }
 
 // Used records blocks this node fetched or read now, and looks at the repo's size soon.
@@ -132,6 +167,15 @@ func (c *Cache) Opened(root cid.Cid) {
 	c.mu.Unlock()
 }
 
+// Released says that content may have stopped being kept (unpinned, removed from the tree,
+// its reflog entries expired): the next look counts what is evictable again.
+func (c *Cache) Released() {
+	c.mu.Lock()
+	c.baseline = 0
+	c.mu.Unlock()
+	c.kick()
+}
+
 func (c *Cache) kick() {
 	select {
 	case c.kickc <- struct{}{}:
@@ -140,13 +184,11 @@ func (c *Cache) kick() {
 }
 
 // Run evicts whenever the repo holds more evictable content than the limit, until ctx ends.
+// Until its first round it counts the whole repo as evictable (a round then learns better).
 func (c *Cache) Run(ctx context.Context) {
-	// The first round learns how much of the repo is kept.
-	if _, err := c.Round(ctx, false); err != nil && ctx.Err() == nil {
-		log.Errorf("cache: %s", err)
-	}
 	t := time.NewTicker(checkEvery)
 	defer t.Stop()
+	var retryAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,10 +196,12 @@ func (c *Cache) Run(ctx context.Context) {
 		case <-t.C:
 		case <-c.kickc:
 		}
-		if c.over(ctx) {
-			if _, err := c.Round(ctx, false); err != nil && ctx.Err() == nil {
-				log.Errorf("cache: %s", err)
-			}
+		if time.Now().Before(retryAt) || !c.over(ctx) {
+			continue
+		}
+		if _, err := c.Round(ctx, false); err != nil && ctx.Err() == nil {
+			log.Errorf("cache: %s (trying again in %s)", err, retryAfter)
+			retryAt = time.Now().Add(retryAfter)
 		}
 	}
 }
@@ -217,6 +261,12 @@ func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	c.mu.Lock()
+	fetched := make(map[string]bool, len(c.fetched.keys))
+	for k := range c.fetched.keys {
+		fetched[k] = true
+	}
+	c.mu.Unlock()
 	now := time.Now()
 	var candidates []block
 	var keptBytes, evictable uint64
@@ -225,7 +275,7 @@ func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		if kept[string(k.Hash())] {
+		if kept[string(k.Hash())] || !fetched[string(k.Hash())] {
 			keptBytes += uint64(size)
 			continue
 		}
@@ -262,6 +312,12 @@ func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
 	c.mu.Lock()
 	for _, k := range gone {
 		delete(c.used, k)
+	}
+	if len(gone) > 0 {
+		c.fetched.remove(gone)
+		if err := c.fetched.rewrite(); err != nil {
+			log.Warnf("cache: rewriting %s: %s", c.fetched.path, err)
+		}
 	}
 	if !dryRun {
 		c.stats.Evicted += evicted

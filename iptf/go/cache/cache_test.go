@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,7 +22,10 @@ func testCache(t *testing.T, limit uint64) (*Cache, *core.IpfsNode) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	c := New(n, Limit{Bytes: limit, From: "test"}, nil, nil)
+	c, err := New(n, Limit{Bytes: limit, From: "test"}, filepath.Join(t.TempDir(), "fetched.mh"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.usage = func(ctx context.Context) (uint64, error) {
 		keys, err := n.Blockstore.AllKeysChan(ctx)
 		if err != nil {
@@ -61,13 +65,15 @@ func has(t *testing.T, n *core.IpfsNode, c cid.Cid) bool {
 	return ok
 }
 
-// The least recently used blocks go first, down to 90% of the limit; pinned blocks and held
-// ones stay whatever their age.
+// The least recently used fetched blocks go first, down to 90% of the limit; pinned blocks,
+// held ones and blocks not fetched (made here) stay whatever their age.
 func TestRoundEvictsLeastRecentlyUsedAndKeepsPinnedAndHeld(t *testing.T) {
 	ctx := context.Background()
 	c, n := testCache(t, 250)
-	never := put(t, n, 0, 100) // no record: fetched by an earlier run
+	never := put(t, n, 0, 100) // fetched, but not used in this run (an earlier run fetched it)
 	old, recent := put(t, n, 1, 100), put(t, n, 2, 100)
+	made := put(t, n, 4, 1000) // added here: not cache
+	c.Fetched([]cid.Cid{never, old, recent})
 	c.Used([]cid.Cid{old})
 	time.Sleep(5 * time.Millisecond)
 	c.Used([]cid.Cid{recent})
@@ -83,11 +89,11 @@ func TestRoundEvictsLeastRecentlyUsedAndKeepsPinnedAndHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if has(t, n, never) || !has(t, n, old) || !has(t, n, recent) || !has(t, n, pinned) {
-		t.Fatalf("after a round over 300 evictable bytes (limit 250): never %v old %v recent %v pinned %v",
-			has(t, n, never), has(t, n, old), has(t, n, recent), has(t, n, pinned))
+	if has(t, n, never) || !has(t, n, old) || !has(t, n, recent) || !has(t, n, pinned) || !has(t, n, made) {
+		t.Fatalf("after a round over 300 evictable bytes (limit 250): never %v old %v recent %v pinned %v made %v",
+			has(t, n, never), has(t, n, old), has(t, n, recent), has(t, n, pinned), has(t, n, made))
 	}
-	if st.Evicted != 100 || st.Evictable != 200 || st.Kept < 400 {
+	if st.Evicted != 100 || st.Evictable != 200 || st.Kept < 1400 {
 		t.Fatalf("stats %+v", st)
 	}
 
@@ -107,8 +113,30 @@ func TestRoundEvictsLeastRecentlyUsedAndKeepsPinnedAndHeld(t *testing.T) {
 	if _, err := c.Round(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if has(t, n, old) || !has(t, n, pinned) {
-		t.Fatalf("released old %v, pinned %v", has(t, n, old), has(t, n, pinned))
+	if has(t, n, old) || !has(t, n, pinned) || !has(t, n, made) {
+		t.Fatalf("released old %v, pinned %v, made %v", has(t, n, old), has(t, n, pinned), has(t, n, made))
+	}
+}
+
+// What was fetched stays cache across runs: a new cache over the same record evicts it.
+func TestFetchedBlocksStayCacheAcrossRuns(t *testing.T) {
+	ctx := context.Background()
+	c, n := testCache(t, 10)
+	fetched, made := put(t, n, 1, 100), put(t, n, 2, 100)
+	c.Fetched([]cid.Cid{fetched})
+	next, err := New(n, Limit{Bytes: 10}, c.fetched.path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.usage = c.usage
+	if _, err := next.Round(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if has(t, n, fetched) || !has(t, n, made) {
+		t.Fatalf("next run: fetched %v (want evicted), made %v (want kept)", has(t, n, fetched), has(t, n, made))
+	}
+	if len(next.fetched.keys) != 0 {
+		t.Fatalf("evicted blocks still recorded: %d", len(next.fetched.keys))
 	}
 }
 
@@ -116,6 +144,7 @@ func TestRoundEvictsLeastRecentlyUsedAndKeepsPinnedAndHeld(t *testing.T) {
 func TestDryRunEvictsNothing(t *testing.T) {
 	c, n := testCache(t, 10)
 	b := put(t, n, 7, 100)
+	c.Fetched([]cid.Cid{b})
 	st, err := c.Round(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,10 @@ func GuardBlockRemoval(root *cmds.Command) {
 		defer s.ForgetBlockMaps()
 		return collect(req, re, env)
 	}
+	for _, release := range []*cmds.Command{root.Subcommands["pin"].Subcommands["rm"],
+		root.Subcommands["files"].Subcommands["rm"], Reflog.Subcommands["expire"]} {
+		recountAfter(release)
+	}
 	rm := root.Subcommands["block"].Subcommands["rm"]
 	remove := rm.Run
 	rm.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
@@ -39,6 +43,18 @@ func GuardBlockRemoval(root *cmds.Command) {
 			defer s.ForgetBlockMaps()
 		}
 		return remove(req, re, env)
+	}
+}
+
+// recountAfter makes c, a command after which content may no longer be kept, tell the cache
+// to count what is evictable again.
+func recountAfter(c *cmds.Command) {
+	run := c.Run
+	c.Run = func(req *cmds.Request, re cmds.ResponseEmitter, env cmds.Environment) error {
+		if s := service.Running(env); s != nil && s.Cache != nil {
+			defer s.Cache.Released()
+		}
+		return run(req, re, env)
 	}
 }
 

@@ -132,6 +132,7 @@ func Main(args []string) int {
 		if args, err = translateURIs(inv, args, resolveWithNode); err != nil {
 			return fail(err)
 		}
+		args = withProgress(inv, args)
 	}
 	help := inv.command == nil || inv.has("help") || inv.has("h")
 	if inv.first() == "daemon" && !help {

@@ -47,6 +47,9 @@ func Staging(repo string) string { return filepath.Join(repo, "staging") }
 // NodeLog is where a node started in the background writes its output.
 func NodeLog(repo string) string { return filepath.Join(repo, "node.log") }
 
+// Fetched lists the blocks the node fetched from peers (the cache evicts only those).
+func Fetched(repo string) string { return filepath.Join(repo, "fetched.mh") }
+
 // StartLock is the file whose lock serialises starting a node for the repo.
 func StartLock(repo string) string { return filepath.Join(repo, "start.lock") }
 

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"sync"
 
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/ipfs/kubo/commands"
 	"github.com/ipfs/kubo/core"
 	coreiface "github.com/ipfs/kubo/core/coreiface"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"iptf.io/node/cache"
 	"iptf.io/node/fetch"
@@ -23,6 +25,7 @@ import (
 	"iptf.io/node/lifecycle"
 	"iptf.io/node/peerguard"
 	"iptf.io/node/reflog"
+	"iptf.io/node/repodir"
 	"iptf.io/node/retention"
 	"iptf.io/node/writeback"
 )
@@ -140,8 +143,15 @@ func (s *Service) startCache() {
 		_, err := s.Retention.Keep(ctx, s.Reflog)
 		return err
 	}
-	s.Cache = cache.New(s.Node, limit, keep, s.ForgetBlockMaps)
-	s.Fetcher.Used, s.Fetcher.Hold = s.Cache.Used, s.Cache.Hold
+	c, err := cache.New(s.Node, limit, repodir.Fetched(s.Repo), keep, s.ForgetBlockMaps)
+	if err != nil {
+		s.CacheError = err
+		log.Errorf("the cache is off: %s", err)
+		return
+	}
+	s.Cache = c
+	s.Fetcher.Used, s.Fetcher.Hold = c.Used, c.Hold
+	s.Guard.Subscribe(func(_ peer.ID, msg bsmsg.BitSwapMessage) { c.Received(msg.Blocks()) })
 	s.fs.Opened = s.Cache.Opened
 	go s.Cache.Run(s.ctx)
 }

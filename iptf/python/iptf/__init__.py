@@ -1,7 +1,7 @@
 """IPTF: TensorFlow with an IPFS node baked in.
 
 `import iptf` imports neither TensorFlow nor the node client until a name is used: `add`,
-`cat`, `cid_of` and `node` need only the bundled node; `load_model`, `save_model` and `enable`
+`cat`, `cid_of`, `pin`, `unpin` and `node` need only the bundled node; `load_model`, `save_model` and `enable`
 import TensorFlow when called. Content addresses are returned as `iptf://ipfs/<cid>` URIs.
 """
 
@@ -16,6 +16,8 @@ _EXPORTS = {
     "add": "content",
     "cat": "content",
     "cid_of": "content",
+    "pin": "content",
+    "unpin": "content",
     "node": "client",
     "shutdown": "client",
     "Node": "client",
@@ -31,7 +33,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .content import add, cat, cid_of
+    from .content import add, cat, cid_of, pin, unpin
     from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, IptfError, NodeUnavailable,
                          NotFound, OutOfRange, PermissionDenied, ResourceExhausted, Unavailable)
     from .models import load_model, save_model

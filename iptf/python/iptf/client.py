@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,13 @@ _lock = threading.Lock()
 _current: Node | None = None
 
 
-def run_node_command(args: Iterable[str], *, input: bytes | None = None, timeout: float | None = None) -> bytes:
-    """Run `iptf-node ARGS` (which starts a node on demand) and return its stdout."""
+def run_node_command(args: Iterable[str], *, input: bytes | None = None, timeout: float | None = None,
+                     show_progress: bool = False) -> bytes:
+    """Run `iptf-node ARGS` (which starts a node on demand) and return its stdout. With
+    show_progress, its standard error (where progress goes) is passed on to ours as it comes,
+    when ours is a terminal."""
+    if show_progress and sys.stderr.isatty():
+        return _run_showing_progress(list(args))
     try:
         proc = subprocess.run(
             [node_binary(), *args], input=input, capture_output=True, timeout=timeout, check=False
@@ -62,6 +68,25 @@ def run_node_command(args: Iterable[str], *, input: bytes | None = None, timeout
         lines = proc.stderr.decode(errors="replace").strip().splitlines()
         raise from_node_message(lines[-1] if lines else f"iptf-node exited with {proc.returncode}")
     return proc.stdout
+
+
+def _run_showing_progress(args: list[str]) -> bytes:
+    """run_node_command, passing the command's standard error on to ours as it is written."""
+    with subprocess.Popen([node_binary(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        out: list[bytes] = []
+        reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        tail = b""
+        for chunk in iter(lambda: proc.stderr.read1(4096), b""):
+            sys.stderr.buffer.write(chunk)
+            sys.stderr.flush()
+            tail = (tail + chunk)[-4096:]
+        proc.wait()
+        reader.join()
+    if proc.returncode != 0:
+        lines = [line for line in tail.decode(errors="replace").replace("\r", "\n").splitlines() if line.strip()]
+        raise from_node_message(lines[-1] if lines else f"iptf-node exited with {proc.returncode}")
+    return out[0] if out else b""
 
 
 def node(refresh: bool = False) -> Node:

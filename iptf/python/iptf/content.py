@@ -9,6 +9,7 @@ into TensorFlow, the `iptf` command and back into this API.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from . import protocol
@@ -71,3 +72,21 @@ def cid_of(path: str | os.PathLike[str]) -> str:
     if os.path.isdir(text):
         args.append("--recursive")
     return IPFS_PREFIX + run_node_command([*args, "--", text]).decode().strip()
+
+
+def pin(path: str) -> str:
+    """Fetch everything under path and keep it: pinned content is never evicted from the cache
+    nor garbage collected (a dataset kept for training). Shows progress on a terminal. `path`
+    is any iptf:// URI, `/ipfs/…`, `/ipns/…` or a CID; returns its `iptf://ipfs/<cid>`."""
+    uri = cid_of(to_uri(path))
+    progress = ["--progress"] if sys.stderr.isatty() else []
+    run_node_command(["pin", "add", *progress, "--", uri], show_progress=bool(progress))
+    return uri
+
+
+def unpin(path: str) -> str:
+    """Stop keeping what pin kept: it becomes cache again, evicted when the cache needs room.
+    Returns its `iptf://ipfs/<cid>`."""
+    uri = cid_of(to_uri(path))
+    run_node_command(["pin", "rm", "--", uri])
+    return uri

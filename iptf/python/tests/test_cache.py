@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from helpers import IptfRepo, random_bytes
+from helpers import IptfRepo, random_bytes, wait_until
 from tf_support import SUBPROCESS_PRELUDE
 
 MiB = 1 << 20
@@ -129,7 +129,7 @@ def test_streaming_three_times_the_limit_stays_within_it(repo_factory, tmp_path:
     assert cache["Evicted"] >= 2 * SHARDS * 32 * MiB - LIMIT - WINDOW, cache
     assert cache["Rounds"] >= 1
     text = reader.out("cache")
-    assert text.startswith(f"cache limit 64 MiB (IPTF_CACHE_MAX): the repo holds "), text
+    assert text.startswith("cache limit 64 MiB (IPTF_CACHE_MAX): the repo holds "), text
 
     # What the user keeps was never evicted: readable offline, and the repo is sound.
     assert reader.run("cat", "--offline", pinned).stdout == pinned_data
@@ -168,3 +168,66 @@ def test_the_reflog_does_not_keep_network_reads_unless_told(repo_factory, tmp_pa
     assert "the reflog keeps 1 CIDs" in repo.out("status")
     repo.run("repo", "gc")
     assert hashlib.sha256(repo.run("cat", "--offline", cid).stdout).digest() == hashlib.sha256(data).digest()
+
+
+def run_in_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run args with a terminal as standard error (progress shows only there); exit code,
+    standard output and what the terminal got."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=secondary, env=env)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out = proc.stdout.read().decode()
+    proc.wait(timeout=300)
+    os.close(primary)
+    return proc.returncode, out, seen.decode(errors="replace")
+
+
+def test_pinning_keeps_a_dataset_and_unpinning_makes_it_cache(repo_factory, tmp_path: Path) -> None:
+    """`iptf.pin` fetches a dataset with progress on a terminal and keeps it past the cache
+    limit; after `iptf.unpin` the cache evicts it."""
+    source = repo_factory("source")
+    reader = repo_factory("reader", IPTF_CACHE_MAX="16MiB")
+    for r in (source, reader):
+        r.env.pop("IPTF_OFFLINE")
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    files = {f"part-{i}.bin": random_bytes(16 * MiB, seed=20 + i) for i in range(3)}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    root = source.out("add", "-r", "-Q", str(folder))
+    connect(reader, source)
+
+    code, out, terminal = run_in_terminal(
+        [sys.executable, "-c", f"import iptf; print(iptf.pin('iptf://ipfs/{root}'))"], reader.env)
+    assert code == 0, terminal[-2000:]
+    assert out.strip() == f"iptf://ipfs/{root}"
+    assert "Fetched/Processed" in terminal, terminal[-2000:]
+    # The cache's rounds keep it all, whatever the limit.
+    cache = json.loads(reader.out("cache", "--enc=json"))
+    assert cache["Kept"] >= 48 * MiB and cache["Limit"] == 16 * MiB, cache
+    for name, data in files.items():
+        assert reader.run("cat", "--offline", f"/ipfs/{root}/{name}").stdout == data
+
+    proc = reader.python(f"import iptf; print(iptf.unpin('/ipfs/{root}'))")
+    assert proc.returncode == 0 and proc.stdout.decode().strip() == f"iptf://ipfs/{root}", proc.stderr.decode()
+    # The command shows its progress on a terminal too, unasked.
+    code, out, terminal = run_in_terminal([sys.executable, "-m", "iptf", "pin", "add", root], reader.env)
+    assert code == 0 and f"pinned {root} recursively" in out, terminal[-2000:]
+    assert "Fetched/Processed" in terminal, terminal[-2000:]
+    reader.run("pin", "rm", root)
+    # Cache now: the next read brings the repo back within the limit.
+    proc = reader.python(f"import fsspec; fsspec.open('iptf://ipfs/{root}/part-0.bin', 'rb').open().read()")
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert wait_until(lambda: blocks_bytes(reader) <= 16 * MiB + 4 * MiB, 60), \
+        f"{blocks_bytes(reader) / MiB:.1f} MiB of blocks left after unpinning"

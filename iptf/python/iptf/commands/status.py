@@ -87,6 +87,8 @@ def cache_line(cache: protocol.CacheStatus) -> str:
     """The cache in one line of `iptf status`."""
     if cache.error:
         return f"the cache is off (nothing fetched is evicted): {cache.error}"
-    return (f"cache limit {_size(cache.limit)} ({cache.limit_from}): the repo holds {_size(cache.used)}, "
-            f"{_size(cache.evictable)} of it evictable at the last round; {_size(cache.evicted)} evicted since start "
-            "(`iptf cache` counts again)")
+    head = f"cache limit {_size(cache.limit)} ({cache.limit_from}): the repo holds {_size(cache.used)}"
+    if not cache.last_round:
+        return f"{head}; nothing evicted yet (`iptf cache` counts what is evictable)"
+    return (f"{head}, {_size(cache.evictable)} of it evictable at the last round; {_size(cache.evicted)} evicted "
+            "since start (`iptf cache` counts again)")

@@ -1,0 +1,89 @@
+"""Eviction must not cost the read path: tf.data streaming a dataset three times the cache limit
+from a peer, against the same read with no limit, in paired rounds on loopback (a fresh reader
+repo each time; target >= 0.9)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import IptfRepo, random_bytes
+
+MiB = 1 << 20
+LIMIT = 64 * MiB
+SHARD = 32 * MiB
+SHARDS = 6  # three times the limit
+ROUNDS = 3
+
+STREAM = """
+import json, os, sys, time
+os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
+import tensorflow as tf
+paths = json.loads(sys.argv[1])
+start, n = time.perf_counter(), 0
+for chunk in tf.data.FixedLengthRecordDataset(paths, 1 << 20).as_numpy_iterator():
+    n += len(chunk)
+print(n, time.perf_counter() - start)
+"""
+
+
+def online_repo(path: Path, **env: str) -> IptfRepo:
+    repo = IptfRepo(path, offline=False, extra_env=env)
+    repo.init()
+    return repo
+
+
+def stream(reader: IptfRepo, source: IptfRepo, paths: list[str]) -> float:
+    """Connects reader to source, streams paths through tf.data; the seconds reading took."""
+    addr = next(a for a in source.out("id", "-f=<addrs>").split() if a.startswith("/ip4/127.0.0.1/tcp/"))
+    reader.run("swarm", "connect", f"{addr}/p2p/{source.out('id', '-f=<id>')}")
+    proc = subprocess.run([sys.executable, "-c", STREAM, json.dumps(paths)], capture_output=True, text=True,
+                          env=reader.env, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    n, seconds = proc.stdout.split()
+    assert int(n) == SHARDS * SHARD
+    return float(seconds)
+
+
+def test_streaming_three_times_the_limit_vs_no_limit(benchmark, tmp_path: Path) -> None:
+    source = online_repo(tmp_path / "source")
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for i in range(SHARDS):
+        (folder / f"shard-{i}.bin").write_bytes(random_bytes(SHARD, seed=50 + i))
+    root = source.out("add", "-r", "-Q", str(folder))
+    paths = [f"iptf://ipfs/{root}/shard-{i}.bin" for i in range(SHARDS)]
+    unlimited_s: list[float] = []
+    readers: list[IptfRepo] = []
+    rounds = iter(range(ROUNDS))
+
+    def setup():
+        i = next(rounds)
+        free = online_repo(tmp_path / f"free-{i}")  # the anchor of this round: no limit
+        readers.append(free)
+        unlimited_s.append(stream(free, source, paths))
+        free.stop()
+        limited = online_repo(tmp_path / f"limited-{i}", IPTF_CACHE_MAX=f"{LIMIT // MiB}MiB")
+        readers.append(limited)
+        return (limited,), {}
+
+    limited_s: list[float] = []
+    try:
+        benchmark.pedantic(lambda reader: limited_s.append(stream(reader, source, paths)), setup=setup,
+                           rounds=ROUNDS, iterations=1)
+        evicted = readers[-1].status()["Cache"]["Evicted"]
+    finally:
+        for r in [*readers, source]:
+            r.stop()
+    assert evicted >= SHARDS * SHARD - LIMIT - 32 * MiB, f"only {evicted} bytes evicted"
+    ratio = statistics.median(unlimited_s) / statistics.median(limited_s)
+    size = SHARDS * SHARD
+    benchmark.extra_info.update({"bytes": size, "limit": LIMIT, "limited_MBps": size / statistics.median(limited_s) / 1e6,
+                                 "unlimited_MBps": size / statistics.median(unlimited_s) / 1e6,
+                                 "ratio_vs_no_limit": ratio})
+    print(f"\nstreaming {size // MiB} MiB through a {LIMIT // MiB} MiB cache: "
+          f"{size / statistics.median(limited_s) / 1e6:.0f} MB/s, without a limit "
+          f"{size / statistics.median(unlimited_s) / 1e6:.0f} MB/s, ratio {ratio:.2f}x (target >= 0.9)")
