@@ -7,8 +7,8 @@
 // that mapped its file find the file gone and ask the node).
 //
 // Recency is what this node saw since it started: when each block was last fetched or read
-// through the node, and when each file was opened (which counts for every block of the file
-// it holds). Blocks it has no record of (fetched by an earlier run) go first. Blocks the node
+// through the node, or named by the map of a file opened. Blocks it has no date for (fetched
+// by an earlier run) go first. Blocks the node
 // is reading (a window of a range it sends) are held, and not evicted until it is done.
 package cache
 
@@ -40,8 +40,8 @@ const (
 	// retryAfter spaces rounds that failed (a pinned DAG with a block missing, say).
 	retryAfter = time.Minute
 	// lowWater is the share of the limit a round evicts down to, so that rounds (each marks
-	// what the user keeps) come once per tenth of the limit fetched, not once per block.
-	lowWater = 0.9
+	// what the user keeps and lists the blocks) come once per quarter of the limit fetched.
+	lowWater = 0.75
 )
 
 // Stats is what the cache did and found in its last round.
@@ -70,16 +70,9 @@ type Cache struct {
 	fetched  *fetchedSet          // blocks fetched from peers: the only ones evicted
 	used     map[string]time.Time // block (by multihash) → when this node last fetched or read it
 	held     map[string]int       // blocks being read (by multihash): how many readers hold each
-	opened   map[string]opening   // file root (by multihash) → when it was last opened
 	kickc    chan struct{}
 	stats    Stats
 	baseline uint64 // datastore bytes at the last round that were not evictable content
-}
-
-// opening is a file's root and when the file was last opened.
-type opening struct {
-	root cid.Cid
-	at   time.Time
 }
 
 // New returns the cache of node with the given limit, recording the blocks it fetches in the
@@ -94,7 +87,7 @@ func New(node *core.IpfsNode, limit Limit, fetched string, keep func(context.Con
 		usage: func(ctx context.Context) (uint64, error) {
 			return ds.DiskUsage(ctx, node.Repo.Datastore())
 		},
-		used: map[string]time.Time{}, held: map[string]int{}, opened: map[string]opening{},
+		used: map[string]time.Time{}, held: map[string]int{},
 		kickc: make(chan struct{}, 1),
 	}, nil
 }
@@ -160,11 +153,10 @@ func (c *Cache) Hold(cids []cid.Cid) (release func()) {
 	}
 }
 
-// Opened records that the file rooted at root was opened: its blocks were used now.
-func (c *Cache) Opened(root cid.Cid) {
-	c.mu.Lock()
-	c.opened[string(root.Hash())] = opening{root, time.Now()}
-	c.mu.Unlock()
+// Opened records that a file was opened: its root and the blocks its map names were used now
+// (a reader then reads the local ones straight from their files, without the node).
+func (c *Cache) Opened(root cid.Cid, blocks []cid.Cid) {
+	c.Used(append([]cid.Cid{root}, blocks...))
 }
 
 // Released says that content may have stopped being kept (unpinned, removed from the tree,
@@ -238,6 +230,7 @@ type block struct {
 // Round marks what the user keeps and, unless dryRun, evicts the least recently used of
 // the other blocks until they fit in lowWater of the limit. It returns the round's figures.
 func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
+	began := time.Now()
 	if c.keep != nil {
 		if err := c.keep(ctx); err != nil {
 			return Stats{}, fmt.Errorf("marking what the reflog keeps: %w", err)
@@ -250,12 +243,13 @@ func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
+	locked := time.Now()
 	dags := dag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))
 	kept, err := c.kept(ctx, dags)
 	if err != nil {
 		return Stats{}, err
 	}
-	used := c.recency(ctx, dags)
+	marked := time.Now()
 
 	keys, err := bs.AllKeysChan(ctx)
 	if err != nil {
@@ -265,6 +259,10 @@ func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
 	fetched := make(map[string]bool, len(c.fetched.keys))
 	for k := range c.fetched.keys {
 		fetched[k] = true
+	}
+	used := make(map[string]time.Time, len(c.used))
+	for k, t := range c.used {
+		used[k] = t
 	}
 	c.mu.Unlock()
 	now := time.Now()
@@ -330,7 +328,8 @@ func (c *Cache) Round(ctx context.Context, dryRun bool) (Stats, error) {
 	s.Limit = c.limit
 	c.mu.Unlock()
 	if evicted > 0 {
-		log.Infof("cache: evicted %d bytes; %d evictable bytes left (limit %d), %d kept", evicted, evictable, limit, keptBytes)
+		log.Infof("cache: evicted %d bytes; %d evictable bytes left (limit %d), %d kept; took %s (reflog %s, marking %s)",
+			evicted, evictable, limit, keptBytes, time.Since(began), locked.Sub(began), marked.Sub(locked))
 		if c.forget != nil {
 			c.forget()
 		}
@@ -379,47 +378,4 @@ func (c *Cache) kept(ctx context.Context, dags ipld.DAGService) (map[string]bool
 		return nil
 	})
 	return kept, nil
-}
-
-// recency is when each block was last used, as far as this node saw: fetched, or part of a
-// file opened (the latest of the two). Files are walked through the blocks the repo holds.
-func (c *Cache) recency(ctx context.Context, dags ipld.DAGService) map[string]time.Time {
-	c.mu.Lock()
-	used := make(map[string]time.Time, len(c.used))
-	for k, t := range c.used {
-		used[k] = t
-	}
-	opened := make([]opening, 0, len(c.opened))
-	for _, o := range c.opened {
-		opened = append(opened, o)
-	}
-	c.mu.Unlock()
-	// The most recent first: a block shared by several files gets the latest opening.
-	sort.Slice(opened, func(i, j int) bool { return opened[i].at.After(opened[j].at) })
-	seen := map[string]bool{}
-	var walk func(k cid.Cid, at time.Time)
-	walk = func(k cid.Cid, at time.Time) {
-		key := string(k.Hash())
-		if seen[key] || ctx.Err() != nil {
-			return
-		}
-		seen[key] = true
-		if used[key].Before(at) {
-			used[key] = at
-		}
-		if k.Type() != cid.DagProtobuf {
-			return // a raw leaf: no links, and no need to read it
-		}
-		nd, err := dags.Get(ctx, k)
-		if err != nil {
-			return // not in the repo: nothing under it to date
-		}
-		for _, l := range nd.Links() {
-			walk(l.Cid, at)
-		}
-	}
-	for _, o := range opened {
-		walk(o.root, o.at)
-	}
-	return used
 }

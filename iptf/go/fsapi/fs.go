@@ -51,9 +51,9 @@ type FS struct {
 	Pending *writeback.Queue
 	// Staging is the repo's staging directory: writes take their staged files only from it.
 	Staging string
-	// Opened, when set, hears of every file opened for reading (its root): the cache dates
-	// the file's blocks by it.
-	Opened func(root cid.Cid)
+	// Opened, when set, hears of every file opened for reading: its root and the blocks its
+	// map names (the cache dates them by it: a reader reads local blocks without the node).
+	Opened func(root cid.Cid, blocks []cid.Cid)
 
 	// tree serialises changes to the writable tree: flushing a directory replaces the cached
 	// objects of its children, so a change made through a stale object would be lost.
@@ -511,9 +511,20 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*protocol.Opene
 	}
 	fs.record(reflog.Read, u, m.Cid, m.Size, who)
 	if fs.Opened != nil {
-		fs.Opened(nd.Cid())
+		fs.Opened(nd.Cid(), spanBlocks(m))
 	}
 	return &protocol.Opened{FileMap: *m}, nil
+}
+
+// spanBlocks lists the blocks (or subtree roots) a file map's spans name.
+func spanBlocks(m *protocol.FileMap) []cid.Cid {
+	out := make([]cid.Cid, 0, len(m.Spans))
+	for _, s := range m.Spans {
+		if c, err := cid.Decode(s.Cid); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // BlockMap maps the file or directory at raw without fetching any block it does not hold
