@@ -108,6 +108,16 @@ def mismatched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venv,
     repo.stop()
 
 
+@pytest.fixture(scope="module")
+def without_tensorflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Venv, IptfRepo]]:
+    """The wheel with its `[fsspec]` extra and TensorBoard, and no TensorFlow."""
+    tmp = tmp_path_factory.mktemp("wheel-without-tensorflow")
+    env = make_env(tmp, f"{built_wheel()}[fsspec]", f"tensorboard=={SUPPORTED_TF}.*")
+    repo = make_repo(env, tmp / "repo")
+    yield env, repo
+    repo.stop()
+
+
 def test_wheel_is_tagged_manylinux_and_carries_a_stripped_node() -> None:
     from elftools.elf.elffile import ELFFile
 
@@ -166,9 +176,7 @@ def test_iptf_command_adds_and_cats(supported: tuple[Venv, IptfRepo]) -> None:
     assert proc.stdout == data
 
 
-def test_iptf_tensorboard_serves_an_iptf_logdir(supported: tuple[Venv, IptfRepo]) -> None:
-    env, repo = supported
-    code = """
+SUMMARIES = """
 import tensorflow as tf
 w = tf.summary.create_file_writer("iptf://repo/root/logs/run1")
 with w.as_default():
@@ -176,7 +184,11 @@ with w.as_default():
         tf.summary.scalar("loss", 1.0 / (step + 1), step=step)
 w.close()
 """
-    proc = env.py(code, repo)
+
+
+def test_iptf_tensorboard_serves_an_iptf_logdir(supported: tuple[Venv, IptfRepo]) -> None:
+    env, repo = supported
+    proc = env.py(SUMMARIES, repo)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     port = free_port()
     log = env.cwd / "tensorboard.log"
@@ -246,3 +258,32 @@ print(tf.io.gfile.exists("/"))  # every other filesystem still works
     assert len(lines) == 4
     for message in lines[:3]:
         assert f"TensorFlow {SUPPORTED_TF}.x" in message and f"TensorFlow {OTHER_TF}." in message, message
+
+
+def test_tensorboard_without_tensorflow_lists_an_iptf_run(without_tensorflow: tuple[Venv, IptfRepo]) -> None:
+    """TensorBoard installed without TensorFlow reads iptf:// through fsspec: `iptf tensorboard`
+    and plain `tensorboard` list a run written through TensorFlow elsewhere."""
+    env, repo = without_tensorflow
+    proc = env.py("import importlib.util; print(importlib.util.find_spec('tensorflow'))", repo)
+    assert proc.stdout.decode().strip() == "None", "TensorFlow is in the venv"
+    # The run, written by TensorFlow in another environment (this test's), into the same repo.
+    written = subprocess.run([sys.executable, "-c", SUMMARIES], capture_output=True, text=True,
+                             env=dict(repo.env, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300, check=False)
+    assert written.returncode == 0, written.stderr[-3000:]
+    repo.stop()  # the venv's own node serves what follows
+    for command in (["iptf", "tensorboard"], ["tensorboard"]):
+        port = free_port()
+        log = env.cwd / "tensorboard.log"
+        with open(log, "wb") as out:
+            tb = subprocess.Popen([*command, "--logdir", "iptf://repo/root/logs", "--host", "127.0.0.1",
+                                   "--port", str(port)], cwd=env.cwd, env=env.env(repo), stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            assert wait_until(lambda: get_json(f"{base}/data/runs") == ["run1"], 180, interval=1), \
+                f"{command}: no run1: {log.read_text()[-3000:]}"
+            tags = get_json(f"{base}/data/plugin/scalars/tags")
+            assert isinstance(tags, dict) and "loss" in tags.get("run1", {}), tags
+        finally:
+            os.killpg(tb.pid, signal.SIGTERM)
+            tb.wait(timeout=30)

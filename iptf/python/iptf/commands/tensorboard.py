@@ -20,9 +20,17 @@ def tensorboard(args: list[str]) -> int:
                             "iptf:// paths; leave it at auto or false")
     if importlib.util.find_spec("tensorboard") is None:
         raise IptfError("TensorBoard is not installed: pip install 'iptf-tensorflow[tensorflow]'")
+    with_tensorflow = importlib.util.find_spec("tensorflow") is not None
+    if not with_tensorflow and importlib.util.find_spec("fsspec") is None:
+        raise IptfError("TensorBoard reads iptf:// through TensorFlow or, without it, through fsspec: "
+                        "pip install 'iptf-tensorflow[fsspec]'")
     for logdir in _iptf_logdirs(args):
         _check_logdir(logdir)
-    os.execv(sys.executable, [sys.executable, "-m", "iptf.run", "-m", "tensorboard.main", *args])
+    if with_tensorflow:
+        os.execv(sys.executable, [sys.executable, "-m", "iptf.run", "-m", "tensorboard.main", *args])
+    # Without TensorFlow, TensorBoard's own file layer reads iptf:// through fsspec, which finds
+    # IPTF's filesystem by its entry point.
+    os.execv(sys.executable, [sys.executable, "-m", "tensorboard.main", *args])
     return 0
 
 
