@@ -231,3 +231,13 @@ def test_pinning_keeps_a_dataset_and_unpinning_makes_it_cache(repo_factory, tmp_
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert wait_until(lambda: blocks_bytes(reader) <= 16 * MiB + 4 * MiB, 60), \
         f"{blocks_bytes(reader) / MiB:.1f} MiB of blocks left after unpinning"
+
+
+def test_a_malformed_limit_turns_the_cache_off_and_says_why(repo_factory) -> None:
+    repo: IptfRepo = repo_factory("r", IPTF_CACHE_MAX="lots")
+    repo.out("files", "ls", "/")  # starts the node
+    cache = repo.status()["Cache"]
+    assert "IPTF_CACHE_MAX" in cache["Error"] and "lots" in cache["Error"], cache
+    text = repo.out("status")
+    assert 'the cache is off (nothing fetched is evicted): IPTF_CACHE_MAX="lots"' in text, text
+    assert repo.out("cache").startswith("the cache is off"), repo.out("cache")
