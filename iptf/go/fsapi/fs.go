@@ -616,9 +616,9 @@ func (fs *FS) existing(u uri.URI) (*mfs.Directory, string, mfs.FSNode, error) {
 	return dir, name, child, nil
 }
 
-// place puts nd at the repo path of u, replacing a file there, and persists the tree.
-// The caller holds fs.tree.
-func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
+// place puts nd at the repo path of u, replacing a file there, and, with persist, persists
+// the tree (else FlushDirs does, after a batch). The caller holds fs.tree.
+func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node, persist bool) error {
 	dir, name, err := fs.parentDir(u)
 	if err != nil {
 		return err
@@ -634,8 +634,29 @@ func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node) error {
 	if err := dir.AddChild(name, nd); err != nil {
 		return classify(u.Raw, err)
 	}
+	if !persist {
+		return nil
+	}
 	_, err = mfs.FlushPath(ctx, fs.Node.FilesRoot, gopath.Dir(u.Path))
 	return classify(u.Raw, err)
+}
+
+// FlushDirs persists the tree's directories dirs (tree paths) and their parents, once each:
+// the end of a batch of queued writes placed without persisting (writeback.Flush).
+func (fs *FS) FlushDirs(ctx context.Context, dirs []string) error {
+	fs.tree.Lock()
+	defer fs.tree.Unlock()
+	done := map[string]bool{}
+	for _, d := range dirs {
+		if done[d] {
+			continue
+		}
+		done[d] = true
+		if _, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, d); err != nil {
+			return classify(uri.Format(uri.Repo, d), err)
+		}
+	}
+	return nil
 }
 
 // Mkdir creates a directory; with parents, missing parents too and an existing directory is fine.
@@ -765,7 +786,7 @@ func (fs *FS) Copy(ctx context.Context, rawSrc, rawDst string, who Caller) (*pro
 		return nil, err
 	}
 	fs.tree.Lock()
-	err = fs.place(ctx, dst, nd)
+	err = fs.place(ctx, dst, nd, true)
 	fs.tree.Unlock()
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func (fs *FS) Write(ctx context.Context, raw string, staged staging.File, who Ca
 	if err := fs.settle(ctx, u); err != nil {
 		return nil, err
 	}
-	return fs.importAndPlace(ctx, u, staged, who)
+	return fs.importAndPlace(ctx, u, staged, who, true)
 }
 
 // WriteBack queues the import of the staged file to raw and returns once the queue owns the
@@ -66,7 +66,8 @@ func (fs *FS) Apply(ctx context.Context, op writeback.Op) error {
 	at := func(p string) uri.URI { return uri.URI{Namespace: uri.Repo, Path: p, Raw: uri.Format(uri.Repo, p)} }
 	switch op.Kind {
 	case writeback.Write:
-		_, err := fs.importAndPlace(ctx, at(op.Path), op.StagedFile(), Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog, At: op.Closed})
+		who := Caller{Pid: op.Pid, Program: op.Program, NoLog: op.NoLog, At: op.Closed}
+		_, err := fs.importAndPlace(ctx, at(op.Path), op.StagedFile(), who, !op.Unflushed)
 		return err
 	case writeback.Move:
 		err := fs.move(ctx, at(op.Path), at(op.Dst))
@@ -163,7 +164,8 @@ func (fs *FS) checkFileTarget(u uri.URI) error {
 }
 
 // importAndPlace imports staged as `iptf add` would and puts the result at u.
-func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File, who Caller) (*protocol.Written, error) {
+func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File, who Caller,
+	persist bool) (*protocol.Written, error) {
 	if _, _, err := fs.parentDir(u); err != nil {
 		return nil, err
 	}
@@ -178,7 +180,7 @@ func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File
 		return nil, classify(u.Raw, err)
 	}
 	fs.tree.Lock()
-	err = fs.place(ctx, u, nd)
+	err = fs.place(ctx, u, nd, persist)
 	fs.tree.Unlock()
 	if err != nil {
 		return nil, err
@@ -258,7 +260,7 @@ func (fs *FS) move(ctx context.Context, src, dst uri.URI) error {
 	if err != nil {
 		return classify(src.Raw, err)
 	}
-	if err := fs.place(ctx, dst, nd); err != nil {
+	if err := fs.place(ctx, dst, nd, true); err != nil {
 		return err
 	}
 	fs.supersede(dst)

@@ -105,6 +105,7 @@ func (s *Service) Queue() (*writeback.Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the write-back queue: %w", err)
 	}
+	q.BatchWrites(s.fs.FlushDirs)
 	s.queue = q
 	return q, nil
 }

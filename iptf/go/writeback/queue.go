@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,9 @@ type Op struct {
 	// Replayed: the op comes from the journal of a node that stopped before marking it done,
 	// so it may have been applied already (a node killed between the change and the mark).
 	Replayed bool `json:"-"`
+	// Unflushed: the op is one of a batch of writes, after which the queue persists the tree
+	// once (see Flush); the applier changes the tree without persisting it.
+	Unflushed bool `json:"-"`
 }
 
 // StagedFile is a Write's staged content.
@@ -79,10 +83,21 @@ func overlap(a, b string) bool {
 // Apply carries out one op on the tree.
 type Apply func(ctx context.Context, op Op) error
 
+// Flush persists the tree's directories dirs (tree paths) and their parents after a batch of
+// writes applied Unflushed.
+type Flush func(ctx context.Context, dirs []string) error
+
+// maxBatch bounds the writes applied before the tree is persisted once for all of them.
+// Persisting a directory costs in proportion to its size (a sharded one is encoded whole), so
+// one write at a time costs more as a folder fills; a queue that falls behind catches up by
+// persisting once per batch of what it holds.
+const maxBatch = 256
+
 // Queue holds the changes not yet applied and applies them one at a time.
 type Queue struct {
 	dir     string // the staging directory: journal, failures, staged files
 	apply   Apply
+	flush   Flush // nil: each op persists the tree itself
 	journal *journal
 	busy    func() (done func()) // marks the node busy while an op is applied
 
@@ -243,53 +258,106 @@ func (q *Queue) Failures() []Failure {
 	return append([]Failure(nil), q.failures...)
 }
 
+// BatchWrites makes the queue apply the writes at its head in batches, Unflushed, and persist
+// the tree once per batch with flush.
+func (q *Queue) BatchWrites(flush Flush) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.flush = flush
+}
+
 func (q *Queue) run(ctx context.Context) {
 	for {
-		q.mu.Lock()
-		empty := len(q.ops) == 0
-		var op Op
-		if !empty {
-			op = q.ops[0]
-		}
-		q.mu.Unlock()
+		batch := q.nextBatch()
 		switch {
 		case ctx.Err() != nil:
 			return // the journal keeps what is left for the next run
-		case empty:
+		case len(batch) == 0:
 			select {
 			case <-q.wake:
 			case <-ctx.Done():
 			}
 		default:
-			q.applyOne(ctx, op)
+			q.applyBatch(ctx, batch)
 		}
 	}
 }
 
-func (q *Queue) applyOne(ctx context.Context, op Op) {
+// nextBatch is the op at the head of the queue or, when writes are batched, the writes there
+// (up to maxBatch, stopping at a move).
+func (q *Queue) nextBatch() []Op {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.ops) == 0 {
+		return nil
+	}
+	if q.flush == nil || q.ops[0].Kind != Write {
+		return q.ops[:1:1]
+	}
+	n := 1
+	for n < len(q.ops) && n < maxBatch && q.ops[n].Kind == Write {
+		n++
+	}
+	return append([]Op(nil), q.ops[:n]...)
+}
+
+// applyBatch applies ops, the head of the queue, in order; writes of a batch are persisted
+// together at its end, and only then journaled done.
+func (q *Queue) applyBatch(ctx context.Context, ops []Op) {
 	if q.busy != nil {
 		defer q.busy()()
 	}
-	abandoned := op.Replayed && op.Kind == Write && !exists(op.Staged)
-	var err error
-	if abandoned {
-		// Journaled by a node killed while answering the close, whose writer therefore saw
-		// the close fail and removed its staged file: nobody was told this write happened.
-		log.Infof("dropping the queued write of %s: its close failed and its writer removed %s", op.Path, op.Staged)
-	} else {
-		err = q.apply(ctx, op)
+	batched := len(ops) > 1 || q.flush != nil && ops[0].Kind == Write
+	errs := make([]error, len(ops))
+	abandoned := make([]bool, len(ops))
+	var dirs []string
+	for i, op := range ops {
+		abandoned[i] = op.Replayed && op.Kind == Write && !exists(op.Staged)
+		if abandoned[i] {
+			// Journaled by a node killed while answering the close, whose writer therefore saw
+			// the close fail and removed its staged file: nobody was told this write happened.
+			log.Infof("dropping the queued write of %s: its close failed and its writer removed %s", op.Path, op.Staged)
+			continue
+		}
+		op.Unflushed = batched
+		errs[i] = q.apply(ctx, op)
+		if errs[i] != nil && ctx.Err() != nil {
+			return // stopping: the journal keeps the ops for the next run
+		}
+		if errs[i] == nil && batched {
+			dirs = append(dirs, path.Dir(op.Path))
+		}
 	}
-	if err != nil && ctx.Err() != nil {
-		return // stopping: the journal keeps the op for the next run
+	if len(dirs) > 0 {
+		if err := q.flush(ctx, dirs); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			for i := range ops {
+				if errs[i] == nil && !abandoned[i] {
+					errs[i] = err
+				}
+			}
+		}
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, op := range ops {
+		q.finish(op, errs[i], abandoned[i])
+	}
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+// finish records how op went, takes it off the head of the queue and journals it done. The
+// caller holds q.mu.
+func (q *Queue) finish(op Op, err error, abandoned bool) {
 	if err != nil {
 		log.Errorf("could not apply the queued %s of %s: %s", op.Kind, op.Path, err)
 		if op.Kind == Write {
 			log.Errorf("the bytes written to %s are kept in %s", op.Path, op.Staged)
 		}
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	recorded := true
 	switch {
 	case abandoned:
@@ -316,8 +384,6 @@ func (q *Queue) applyOne(ctx context.Context, op Op) {
 			log.Warnf("recycling the staged file %s: %s", op.Staged, rmErr)
 		}
 	}
-	close(q.changed)
-	q.changed = make(chan struct{})
 }
 
 // FailureAt returns the failure that stands for the content of tree path p, if any: the last

@@ -3,6 +3,7 @@ package writeback
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -416,5 +417,70 @@ func TestAnUnrecordedFailureStaysJournaled(t *testing.T) {
 	q4 := run()
 	if got, failed := q4.FailureAt("/ckpt"); !failed || got.Why != "disk full" {
 		t.Fatalf("the recorded failure: %+v, %v", got, failed)
+	}
+}
+
+// Writes that queue up while one is applied are applied together, unflushed, and the tree is
+// persisted once for them; only then are they journaled done and their waiters released.
+func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
+	q, tr, dir := gatedQueue(t)
+	var mu sync.Mutex
+	var flushed [][]string
+	q.BatchWrites(func(ctx context.Context, dirs []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		flushed = append(flushed, dirs)
+		return nil
+	})
+	for i := 0; i < 10; i++ {
+		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), 1, "p", false); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // the first is being applied alone: the others queue up behind it
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		tr.gate <- struct{}{}
+	}
+	if err := q.WaitFor(waitCtx(t), "/d"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(flushed) != 2 || len(flushed[1]) != 9 || flushed[1][0] != "/d" {
+		t.Fatalf("flushes %v, want one for the first write and one for the nine behind it", flushed)
+	}
+	for i, op := range tr.applied {
+		if !op.Unflushed || op.Path != fmt.Sprintf("/d/f%d", i) {
+			t.Fatalf("applied %+v", tr.applied)
+		}
+	}
+	if info, err := os.Stat(filepath.Join(dir, journalName)); err != nil || info.Size() != 0 {
+		t.Fatalf("journal after the batch: %v, %v", info, err)
+	}
+}
+
+// A flush that fails makes every write of its batch a failure (their bytes kept).
+func TestAFailedFlushFailsItsBatch(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.BatchWrites(func(context.Context, []string) error { return errors.New("no space left on device") })
+	f := staged(t, dir, "kept")
+	if err := q.EnqueueWrite("/x", f, 1, "p", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.WaitFor(waitCtx(t), "/x"); err != nil {
+		t.Fatal(err)
+	}
+	if fails := q.Failures(); len(fails) != 1 || fails[0].Op.Path != "/x" || fails[0].Why != "no space left on device" {
+		t.Fatalf("failures %+v", fails)
+	}
+	if _, err := os.Stat(f.Path); err != nil {
+		t.Fatalf("the failed write's bytes: %v", err)
 	}
 }
