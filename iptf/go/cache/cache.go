@@ -37,6 +37,8 @@ var log = logging.Logger("iptf/cache")
 const (
 	// checkEvery is how often the repo's size is looked at between fetches.
 	checkEvery = 500 * time.Millisecond
+	// minCheckGap spaces the looks that fetches ask for (a message from a peer each).
+	minCheckGap = 50 * time.Millisecond
 	// retryAfter spaces rounds that failed (a pinned DAG with a block missing, say).
 	retryAfter = time.Minute
 	// lowWater is the share of the limit a round evicts down to, so that rounds (each marks
@@ -116,9 +118,10 @@ func (c *Cache) Fetched(cids []cid.Cid) {
 	c.mu.Lock()
 	c.fetched.add(keys)
 	c.mu.Unlock()
+	c.kick() // the repo grew: look at its size soon
 }
 
-// Used records blocks this node fetched or read now, and looks at the repo's size soon.
+// Used records blocks this node fetched or read now.
 func (c *Cache) Used(cids []cid.Cid) {
 	now := time.Now()
 	c.mu.Lock()
@@ -126,7 +129,6 @@ func (c *Cache) Used(cids []cid.Cid) {
 		c.used[string(k.Hash())] = now
 	}
 	c.mu.Unlock()
-	c.kick()
 }
 
 // Hold keeps blocks from eviction until release is called: the node is reading them (a
@@ -180,15 +182,19 @@ func (c *Cache) kick() {
 func (c *Cache) Run(ctx context.Context) {
 	t := time.NewTicker(checkEvery)
 	defer t.Stop()
-	var retryAt time.Time
+	var retryAt, checked time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-c.kickc:
+			if time.Since(checked) < minCheckGap {
+				continue // the ticker looks again soon
+			}
 		}
-		if time.Now().Before(retryAt) || !c.over(ctx) {
+		checked = time.Now()
+		if checked.Before(retryAt) || !c.over(ctx) {
 			continue
 		}
 		if _, err := c.Round(ctx, false); err != nil && ctx.Err() == nil {
