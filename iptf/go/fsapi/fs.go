@@ -642,29 +642,21 @@ func (fs *FS) place(ctx context.Context, u uri.URI, nd ipld.Node, persist bool) 
 }
 
 // FlushDirs persists the tree's directories dirs (tree paths) and their parents, once each:
-// the end of a batch of queued writes placed without persisting (writeback.Flush). Each
-// directory is encoded once (FlushPath would encode it twice: flushing it, then returning its
-// node; a sharded directory is encoded whole each time); the root's flush then waits until
-// the new tree is recorded in the repo.
+// the end of a batch of queued writes placed without persisting (writeback.Flush).
 func (fs *FS) FlushDirs(ctx context.Context, dirs []string) error {
 	fs.tree.Lock()
 	defer fs.tree.Unlock()
-	done := map[string]bool{"/": true}
+	done := map[string]bool{}
 	for _, d := range dirs {
 		if done[d] {
 			continue
 		}
 		done[d] = true
-		nd, err := mfs.Lookup(fs.Node.FilesRoot, d)
-		if err == nil {
-			err = nd.Flush() // and its parents', up to the root
-		}
-		if err != nil {
+		if _, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, d); err != nil {
 			return classify(uri.Format(uri.Repo, d), err)
 		}
 	}
-	_, err := mfs.FlushPath(ctx, fs.Node.FilesRoot, "/")
-	return classify(uri.Format(uri.Repo, "/"), err)
+	return nil
 }
 
 // Mkdir creates a directory; with parents, missing parents too and an existing directory is fine.
