@@ -189,8 +189,14 @@ func (c *Cache) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-c.kickc:
-			if time.Since(checked) < minCheckGap {
-				continue // the ticker looks again soon
+			// A look at most every minCheckGap, but never later: a late round would find the
+			// repo far over the limit and evict into the window being read ahead.
+			if wait := minCheckGap - time.Since(checked); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 		checked = time.Now()
