@@ -20,7 +20,7 @@ import pytest
 WORKSPACE = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(WORKSPACE / "iptf" / "python" / "tests"))
 
-from helpers import free_port, get_json, wait_until  # noqa: E402
+from helpers import free_port, wait_for_tensorboard_run  # noqa: E402
 
 FOO = """
 import hashlib, sys
@@ -97,11 +97,7 @@ def test_tensorboard_serves_an_iptf_logdir(folder) -> None:
                                "iptf://repo/root/logs", "--host", "127.0.0.1", "--port", str(port)],
                               cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        base = f"http://127.0.0.1:{port}"
-        assert wait_until(lambda: get_json(f"{base}/data/runs") == ["run1"], 300, interval=1), \
-            f"TensorBoard served no run1: {log.read_text()[-3000:]}"
-        tags = get_json(f"{base}/data/plugin/scalars/tags")
-        assert "loss" in tags.get("run1", {}), tags
+        wait_for_tensorboard_run(port, tb, log, timeout=300)
     finally:
         os.killpg(tb.pid, signal.SIGTERM)
         tb.wait(timeout=30)

@@ -1,8 +1,8 @@
 """IPTF: TensorFlow with an IPFS node baked in.
 
 `import iptf` imports neither TensorFlow nor the node client until a name is used: `add`,
-`cat`, `cid_of`, `pin`, `unpin` and `node` need only the bundled node; `load_model`, `save_model` and `enable`
-import TensorFlow when called. Content addresses are returned as `iptf://ipfs/<cid>` URIs.
+`cat`, `cid_of`, `pin`, `unpin`, `reflog`, `lock` and `node` need only the bundled node;
+`load_model`, `save_model` and `enable` import TensorFlow when called. Content addresses are returned as `iptf://ipfs/<cid>` URIs.
 """
 
 # Nothing is imported at module level (not even __future__ or importlib): see _EXPORTS.
@@ -24,6 +24,9 @@ _EXPORTS = {
     "load_model": "models",
     "save_model": "models",
     "enable": "tf",
+    "reflog": "records",
+    "lock": "runlock",
+    "RunLock": "runlock",
     **{name: "errors" for name in (
         "IptfError", "NotFound", "PermissionDenied", "AlreadyExists", "FailedPrecondition",
         "InvalidArgument", "OutOfRange", "ResourceExhausted", "Unavailable", "NodeUnavailable",
@@ -39,10 +42,20 @@ if TYPE_CHECKING:
     from .models import load_model, save_model
     from .client import Node, node, shutdown
     from .tf import enable
+    from .records import reflog
+    from .runlock import RunLock, lock
+
+
+# Subpackages reachable as attributes after a plain `import iptf` (`iptf.datasets.mnist.load()`).
+_SUBPACKAGES = ("datasets",)
 
 
 def __getattr__(name: str) -> "object":
     module = _EXPORTS.get(name)
+    if name in _SUBPACKAGES:
+        from importlib import import_module
+
+        return import_module(f".{name}", __name__)
     if module is None:
         raise AttributeError(f"module 'iptf' has no attribute {name!r}")
     from importlib import import_module
@@ -53,4 +66,4 @@ def __getattr__(name: str) -> "object":
 
 
 def __dir__() -> "list[str]":
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_SUBPACKAGES])

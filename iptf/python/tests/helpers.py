@@ -61,6 +61,25 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
     return predicate()
 
 
+def wait_for_tensorboard_run(port: int, process: subprocess.Popen[bytes], log: Path, run: str = "run1",
+                             tag: str = "loss", timeout: float = 180, name: str = "TensorBoard") -> None:
+    """Wait until the TensorBoard on 127.0.0.1:port lists `run` as its only run, then assert that the
+    run has the scalar `tag`. It fails with the end of `log` (process's output) when the run is not
+    listed within timeout seconds, or as soon as process has ended without listing it."""
+    base = f"http://127.0.0.1:{port}"
+    runs: list[object | None] = [None]
+
+    def listed_or_ended() -> bool:
+        runs[0] = get_json(f"{base}/data/runs")
+        return runs[0] == [run] or process.poll() is not None
+
+    wait_until(listed_or_ended, timeout, interval=1)
+    ended = "" if process.poll() is None else f" (it exited {process.returncode})"
+    assert runs[0] == [run], f"{name} served no {run}{ended}: {log.read_text(errors='replace')[-3000:]}"
+    tags = get_json(f"{base}/data/plugin/scalars/tags")
+    assert isinstance(tags, dict) and tag in tags.get(run, {}), tags
+
+
 class IptfRepo:
     """An IPTF repo in a temporary folder; every command runs with IPTF_PATH pointing at it."""
 

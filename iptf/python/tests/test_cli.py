@@ -12,8 +12,12 @@ def test_help_lists_kubo_and_iptf_commands(repo: IptfRepo) -> None:
     out = repo.out("--help")
     for kubo_command in ("add", "cat", "get", "pin", "dag", "files", "name", "key", "swarm", "daemon"):
         assert f"\n  {kubo_command} " in out or f"\n    {kubo_command} " in out, kubo_command
-    assert "IPTF COMMANDS" in out and "status" in out.split("IPTF COMMANDS")[1]
+    assert "IPTF COMMANDS" in out
+    own = out.split("IPTF COMMANDS")[1]
+    for iptf_command in ("cache", "python", "reflog", "serve", "status", "tensorboard", "writeback"):
+        assert f"\n  {iptf_command} " in own, iptf_command
     assert "iptf <command> --help" in out
+    assert repo.out("cache", "--help").startswith("USAGE\n  iptf cache - ")
 
 
 def test_bad_command_is_one_line_error_with_nonzero_exit(repo: IptfRepo) -> None:

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pytest
 
-from helpers import IptfRepo, free_port, get_json, random_bytes, wait_until
+from helpers import IptfRepo, free_port, random_bytes, wait_for_tensorboard_run
 
 pytestmark = pytest.mark.slow
 
@@ -197,11 +197,7 @@ def test_iptf_tensorboard_serves_an_iptf_logdir(supported: tuple[Venv, IptfRepo]
                                "--port", str(port)], cwd=env.cwd, env=env.env(repo), stdout=out,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        base = f"http://127.0.0.1:{port}"
-        assert wait_until(lambda: get_json(f"{base}/data/runs") == ["run1"], 180, interval=1), \
-            f"TensorBoard served no run1: {log.read_text()[-3000:]}"
-        tags = get_json(f"{base}/data/plugin/scalars/tags")
-        assert isinstance(tags, dict) and "loss" in tags.get("run1", {}), tags
+        wait_for_tensorboard_run(port, tb, log)
     finally:
         os.killpg(tb.pid, signal.SIGTERM)
         tb.wait(timeout=30)
@@ -279,11 +275,7 @@ def test_tensorboard_without_tensorflow_lists_an_iptf_run(without_tensorflow: tu
                                    "--port", str(port)], cwd=env.cwd, env=env.env(repo), stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            base = f"http://127.0.0.1:{port}"
-            assert wait_until(lambda: get_json(f"{base}/data/runs") == ["run1"], 180, interval=1), \
-                f"{command}: no run1: {log.read_text()[-3000:]}"
-            tags = get_json(f"{base}/data/plugin/scalars/tags")
-            assert isinstance(tags, dict) and "loss" in tags.get("run1", {}), tags
+            wait_for_tensorboard_run(port, tb, log, name=" ".join(command))
         finally:
             os.killpg(tb.pid, signal.SIGTERM)
             tb.wait(timeout=30)

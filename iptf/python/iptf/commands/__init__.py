@@ -30,6 +30,6 @@ def command(name: str, summary: str) -> Callable[[Handler], Handler]:
 
 def load() -> dict[str, Command]:
     """Import every command module and return the registry."""
-    from . import python, reflog, serve, status, tensorboard, writeback  # noqa: F401  (each registers itself)
+    from . import cache, lock, python, reflog, serve, status, tensorboard, writeback  # noqa: F401  (each registers itself)
 
     return REGISTRY
