@@ -176,8 +176,9 @@ func under(path, p string) (string, bool) {
 // each calls fn for every entry in order, under the path it ended with, until fn returns false.
 func (l *Log) each(fn func(Entry) bool) error {
 	var entries []Entry
-	hidden := map[int]bool{}   // writes of temporary files
-	latest := map[string]int{} // path → index of its latest write so far
+	hidden := map[int]bool{}    // writes of temporary files, and their writer's reads of them
+	latest := map[string]int{}  // path → index of its latest write so far
+	ownReads := map[int][]int{} // a write's index → its writer's later reads of those bytes there
 	err := l.scan(func(e Entry) bool {
 		switch e.Op {
 		case Move:
@@ -197,6 +198,9 @@ func (l *Log) each(fn func(Entry) bool) error {
 				if _, ok := under(p, e.Path); ok {
 					if e.Pid != 0 && entries[i].Pid == e.Pid {
 						hidden[i] = true
+						for _, r := range ownReads[i] {
+							hidden[r] = true
+						}
 					}
 					delete(latest, p)
 				}
@@ -204,6 +208,8 @@ func (l *Log) each(fn func(Entry) bool) error {
 		default:
 			if e.Op == Write {
 				latest[e.Path] = len(entries)
+			} else if w, ok := latest[e.Path]; ok && entries[w].Pid == e.Pid && entries[w].Cid == e.Cid {
+				ownReads[w] = append(ownReads[w], len(entries))
 			}
 			entries = append(entries, e)
 		}

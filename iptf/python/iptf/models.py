@@ -104,8 +104,26 @@ def save_model(model: Any, path: str | os.PathLike[str]) -> str:
     return path
 
 
+def _renumber_shared_objects(config: Any) -> Any:
+    """config with each `shared_object_id` replaced by its rank of first appearance: Keras only
+    matches the ids with each other when loading, so the same numbering means the same model."""
+    ranks: dict[Any, int] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (ranks.setdefault(v, len(ranks) + 1) if k == "shared_object_id" else walk(v))
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(config)
+
+
 def _stable_zip(keras_file: str) -> bytes:
-    """The `.keras` file with its save time taken out: no `date_saved`, every entry at ZIP_EPOCH."""
+    """The `.keras` file with what varies between saves of the same model taken out: no
+    `date_saved`, every entry at ZIP_EPOCH, shared objects numbered in order (Keras numbers them
+    by their memory address)."""
     out = io.BytesIO()
     with zipfile.ZipFile(keras_file) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
@@ -114,6 +132,8 @@ def _stable_zip(keras_file: str) -> bytes:
                 meta = json.loads(data)
                 meta.pop("date_saved", None)
                 data = json.dumps(meta, sort_keys=True).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumber_shared_objects(json.loads(data))).encode()
             entry = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
             entry.compress_type = info.compress_type
             entry.external_attr = info.external_attr

@@ -87,18 +87,19 @@ class RunLock:
 
     @classmethod
     def from_entries(cls, entries: Iterable[protocol.ReflogEntry]) -> RunLock:
-        """The lock of these reflog entries. A read of bytes the run wrote itself at that path
-        (a checkpoint it restores) is no input; a path written several times keeps its last CID."""
+        """The lock of these reflog entries. A read of bytes the run wrote itself before (a
+        checkpoint it restores, a SavedModel's shards merged under a temporary name) is no input;
+        a path written several times keeps its last CID."""
         entries = list(entries)
-        written: set[tuple[str, str]] = set()
+        written: set[str] = set()
         inputs: dict[tuple[str, str], Locked] = {}
         outputs: dict[str, Locked] = {}
         for e in entries:
             if e.op == "write":
-                written.add((e.path, e.cid))
+                written.add(e.cid)
                 outputs.pop(e.path, None)
                 outputs[e.path] = Locked(e.path, e.cid, e.size)
-            elif e.op == "read" and (e.path, e.cid) not in written:
+            elif e.op == "read" and e.cid not in written:
                 inputs.setdefault((e.path, e.cid), Locked(e.path, e.cid, e.size))
         return cls(
             programs=tuple(dict.fromkeys(e.program for e in entries)),

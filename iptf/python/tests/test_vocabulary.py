@@ -190,6 +190,25 @@ def test_load_model_by_any_fingerprint(repo: IptfRepo) -> None:
     assert "weights only" in proc.stdout and "not a SavedModel" in proc.stdout
 
 
+SAVE_TWICE = """
+import keras
+keras.utils.set_random_seed(3)
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(2)])
+print(iptf.save_model(model, 'iptf://repo/root/twice-' + str(os.getpid()) + '.keras'))
+"""
+
+
+def test_save_model_gives_one_cid_across_processes(repo: IptfRepo) -> None:
+    """The same model built in two processes saves to the same bytes (Keras numbers shared
+    objects by memory address; save_model numbers them in order)."""
+    cids = []
+    for _ in range(2):
+        proc = run_tf(repo, "import iptf\n" + SAVE_TWICE, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        cids.append(proc.stdout.strip().splitlines()[-1])
+    assert cids[0] == cids[1] and cids[0].startswith("iptf://ipfs/"), cids
+
+
 TRAINING = """
 import keras, numpy as np
 keras.utils.set_random_seed(0)
