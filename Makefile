@@ -140,14 +140,17 @@ check: $(CHECK_VENV)/bin/ruff
 	cd iptf/go && go vet ./... && go test ./...
 	$(CHECK_VENV)/bin/ruff check iptf/python perf docker hatch_build.py
 
-# Go's native fuzzing, FUZZTIME per target (their seed corpora also run in every `go test`).
+# Go's native fuzzing, FUZZTIME per target (their seed corpora also run in every `go test`),
+# then the plugin's decoders of the node's answers, mutated, under the sanitizers (protocol_fuzz.cc).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./uri:FuzzParse ./writeback:FuzzJournal
-fuzz:
+FUZZ_TARGETS := ./uri:FuzzParse ./writeback:FuzzJournal ./fsapi:FuzzOperations
+fuzz: venv
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
 	  (cd iptf/go && go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}); \
 	done
+	PYTHON=$(VPY) $(MAKE) -C iptf/cpp fuzz-bin
+	TF_CPP_MIN_LOG_LEVEL=3 build/cpp/protocol_fuzz iptf/go/protocol/testdata $(FUZZTIME:s=)
 
 # The Bazel workspace beside make (WORKSPACE, .bazelrc, BUILD files): Debian's Bazel 4.2.3 and
 # rule packages, nothing downloaded. It builds with the Python environment make made (.venv).

@@ -49,7 +49,19 @@ Status DecodeFileMap(const std::string& command, const std::string& body, FileMa
     }
     out->has_inline = j.contains("Inline") && j["Inline"].is_string();
     out->inline_data = out->has_inline ? j["Inline"].get<std::string>() : "";
-    if (out->has_inline) out->size = out->inline_data.size();
+    if (out->has_inline) {
+      out->size = out->inline_data.size();
+      return;
+    }
+    // The reader trusts the spans to tile the file: one after another from 0 to its size.
+    uint64_t end = 0;
+    for (const Span& sp : out->spans) {
+      if (sp.offset != end || sp.length > out->size - end)
+        throw std::runtime_error("spans do not tile the file's " + std::to_string(out->size) + " bytes");
+      end += sp.length;
+    }
+    if (end != out->size) throw std::runtime_error("spans end at " + std::to_string(end) + " of " +
+                                                   std::to_string(out->size) + " bytes");
   });
   if (s.ok() && is_dir) return Error(TF_FAILED_PRECONDITION, "is a directory");
   return s;

@@ -28,6 +28,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/offlinedns"
 	"iptf.io/node/reflog"
 	"iptf.io/node/uri"
 )
@@ -124,7 +125,8 @@ func classify(raw string, err error) error {
 func codeOf(err error) Code {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.Is(err, coreiface.ErrOffline):
+		errors.Is(err, coreiface.ErrOffline),
+		errors.Is(err, offlinedns.ErrOffline): // a DNSLink name asked of an offline node
 		return Unavailable
 	case noSpace(err):
 		return ResourceExhausted

@@ -168,3 +168,12 @@ func TestCancelledResolutionIsUnavailable(t *testing.T) {
 		t.Errorf("Stat with a cancelled context: %v", err)
 	}
 }
+
+func TestDNSLinkNameOfAnOfflineNodeIsUnavailable(t *testing.T) {
+	fs := testFS(t)
+	_, err := fs.Stat(context.Background(), "iptf://ipns/example.com/f")
+	var classified *Error
+	if !errors.As(err, &classified) || classified.Code != Unavailable {
+		t.Fatalf("stat of a DNSLink name offline: %v", err)
+	}
+}

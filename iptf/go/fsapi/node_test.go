@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/boxo/namesys"
 	"github.com/ipfs/boxo/path"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -17,13 +18,14 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"iptf.io/node/fetch"
+	"iptf.io/node/offlinedns"
 	"iptf.io/node/repodir"
 	"iptf.io/node/staging"
 )
 
 // testFS is an FS over a real kubo node that is offline and keeps its repo in memory: the
 // errors the tests see are the ones kubo and boxo of go.mod produce.
-func testFS(t *testing.T) *FS {
+func testFS(t testing.TB) *FS {
 	t.Helper()
 	ctx := context.Background()
 	n, err := core.NewNode(ctx, &core.BuildCfg{Online: false})
@@ -31,6 +33,15 @@ func testFS(t *testing.T) *FS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
+	// As an IPTF node run offline: DNSLink names are refused, not sent to the machine's resolver.
+	refusing, err := offlinedns.Resolver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Namesys, err = namesys.NewNameSystem(n.Routing, namesys.WithDNSResolver(refusing),
+		namesys.WithDatastore(n.Repo.Datastore())); err != nil {
+		t.Fatal(err)
+	}
 	api, err := coreapi.NewCoreAPI(n)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +55,7 @@ func testFS(t *testing.T) *FS {
 }
 
 // addBytes adds data as `ipfs add` would, with the given options, and returns its CID.
-func addBytes(t *testing.T, fs *FS, data []byte, opts ...options.UnixfsAddOption) cid.Cid {
+func addBytes(t testing.TB, fs *FS, data []byte, opts ...options.UnixfsAddOption) cid.Cid {
 	t.Helper()
 	p, err := fs.API.Unixfs().Add(context.Background(), files.NewBytesFile(data), opts...)
 	if err != nil {
@@ -54,7 +65,7 @@ func addBytes(t *testing.T, fs *FS, data []byte, opts ...options.UnixfsAddOption
 }
 
 // putBlock stores data as one block of the given codec and hash function.
-func putBlock(t *testing.T, fs *FS, codec, hash uint64, data []byte) cid.Cid {
+func putBlock(t testing.TB, fs *FS, codec, hash uint64, data []byte) cid.Cid {
 	t.Helper()
 	c, err := (cid.Prefix{Version: 1, Codec: codec, MhType: hash, MhLength: -1}).Sum(data)
 	if err != nil {

@@ -45,6 +45,8 @@ def test_offline_node_makes_no_dns_query(tmp_path: Path) -> None:
     for name in ("cat.err", "stat.err"):
         err = (tmp_path / name).read_text()
         assert err.count("\n") == 1 and "offline" in err, f"{name}: {err}"
+    # The name cannot be resolved now: Unavailable, as TensorFlow and the Python API report it.
+    assert "Unavailable: iptf://ipns/example.com/f" in (tmp_path / "stat.err").read_text()
     calls = [line for line in trace.read_text().splitlines() if re.search(r"\b(connect|sendto|sendmsg)\(", line)]
     assert any("AF_UNIX" in c for c in calls), "the trace saw no call to the node at all"
     outside = [c for c in calls if "sa_family=" in c and not any(f"sa_family={f}" in c for f in LOCAL_FAMILIES)]
