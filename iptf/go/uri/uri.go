@@ -5,6 +5,9 @@ import (
 	"fmt"
 	gopath "path"
 	"strings"
+
+	"github.com/ipfs/boxo/ipns"
+	"github.com/miekg/dns"
 )
 
 // Scheme is the URI scheme TensorFlow sees.
@@ -58,6 +61,9 @@ func Parse(raw string) (URI, error) {
 		if root == "." || root == ".." || inside != "/"+root && !strings.HasPrefix(inside, "/"+root+"/") {
 			return URI{}, &Error{raw, "the path climbs above its " + map[Namespace]string{IPFS: "CID", IPNS: "name"}[u.Namespace]}
 		}
+		if u.Namespace == IPNS && !nameResolvable(root) {
+			return URI{}, &Error{raw, fmt.Sprintf("%q is neither an IPNS name (a key's peer ID or CID) nor a DNS name", root)}
+		}
 		u.Path = "/" + ns + inside
 	case Repo:
 		p, err := repoPath(raw, rest)
@@ -75,6 +81,16 @@ func Parse(raw string) (URI, error) {
 		return URI{}, &Error{raw, "unknown namespace (use iptf://ipfs/, iptf://ipns/, iptf://repo/root/ or iptf://meta/repo/root/)"}
 	}
 	return u, nil
+}
+
+// nameResolvable reports whether the node's name system takes name: an IPNS name or, through
+// DNSLink, a domain name (the same test it makes before resolving).
+func nameResolvable(name string) bool {
+	if _, err := ipns.NameFromString(name); err == nil {
+		return true
+	}
+	_, ok := dns.IsDomainName(name)
+	return ok
 }
 
 // repoPath turns "repo/root/a/b" into the MFS path "/a/b".

@@ -31,7 +31,8 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s: canonical form %s does not round-trip", raw, u.String())
 		}
 	}
-	for _, raw := range []string{"ipfs://x", "iptf://", "iptf://ipfs", "iptf://ipfs/", "iptf://repo/x", "iptf://repo", "iptf://nope/a", "iptf://meta/x"} {
+	for _, raw := range []string{"ipfs://x", "iptf://", "iptf://ipfs", "iptf://ipfs/", "iptf://repo/x", "iptf://repo", "iptf://nope/a", "iptf://meta/x",
+		`iptf://ipns/\`, "iptf://ipns/" + strings.Repeat("x", 300)} { // no IPNS or DNS name
 		if _, err := Parse(raw); err == nil {
 			t.Errorf("%s: expected an error", raw)
 		}
