@@ -1,9 +1,9 @@
 """Multi-peer fetch: a fresh client fetching 32 MiB of random bytes from four providers, each
 limited to 80 Mbit/s egress (tc tbf, in network namespaces), against a fresh client fetching a
 same-size file from one of them. The links allow 4x; the target is >= 3x. Kubo v0.22 got 2.0x
-on the same bed (shared notes, kubo-engine.md). The timed fetch is `cat` (kubo's DagReader, one
-bitswap session); `iptf read` (IPTF's fetcher, which TensorFlow's reads go through) from the
-four providers is measured too and reported in extra_info. Needs root and `ip netns` (skipped
+on the same bed (shared notes, kubo-engine.md). The timed fetch is `iptf cat`, which reads
+through IPTF's fetch engine (as TensorFlow's reads do); `iptf read`, the plugin's own command,
+from the four providers is measured too and reported in extra_info. Needs root and `ip netns` (skipped
 otherwise)."""
 
 from __future__ import annotations

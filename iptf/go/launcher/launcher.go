@@ -48,6 +48,7 @@ func init() {
 	lifecycle.Track(corecmds.Root, activityOf, iptfcmd.StatusCmd)
 	iptfcmd.SettleBefore(corecmds.Root.Subcommands["files"])
 	iptfcmd.SettleBefore(iptfcmd.Reflog) // a file closed before `reflog` ran is listed by it
+	iptfcmd.ReadThroughFetcher(corecmds.Root.Subcommands["cat"])
 	iptfcmd.Classify(iptfcmd.Root)
 	iptfcmd.Classify(iptfcmd.Reflog)
 	iptfcmd.ClassifyKnown(corecmds.Root.Subcommands["add"]) // the Python API's add and cid_of
