@@ -149,7 +149,7 @@ fuzz: venv
 	  echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
 	  (cd iptf/go && go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}); \
 	done
-	PYTHON=$(VPY) $(MAKE) -C iptf/cpp fuzz-bin
+	PYTHON=$(CURDIR)/$(VPY) $(MAKE) -C iptf/cpp fuzz-bin
 	TF_CPP_MIN_LOG_LEVEL=3 build/cpp/protocol_fuzz iptf/go/protocol/testdata $(FUZZTIME:s=)
 
 # The Bazel workspace beside make (WORKSPACE, .bazelrc, BUILD files): Debian's Bazel 4.2.3 and

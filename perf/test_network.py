@@ -99,8 +99,39 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
             drop_node(net.bed, client)
             path.unlink()
 
+    get = []  # `iptf get`: kubo's get, with the engine fetching ahead of it
+    for i in range(ROUNDS):
+        cid, path = new_content(net, f"get-{i}.bin")
+        client = fresh_client(net.bed, 4, net.tmp / f"g4-{i}", net.providers)
+        try:
+            out = net.tmp / f"g4-{i}.out"
+            start = time.perf_counter()
+            client.run("get", "-o", str(out), cid)
+            get.append(time.perf_counter() - start)
+            check_fetch(client, net.providers, out, path)
+        finally:
+            drop_node(net.bed, client)
+            path.unlink()
+
+    pin = []  # `iptf pin add`: kubo's pin, with the engine fetching ahead of it
+    for i in range(ROUNDS):
+        cid, path = new_content(net, f"pin-{i}.bin")
+        client = fresh_client(net.bed, 4, net.tmp / f"p4-{i}", net.providers)
+        try:
+            start = time.perf_counter()
+            client.run("pin", "add", cid)
+            pin.append(time.perf_counter() - start)
+            out = net.tmp / f"p4-{i}.out"
+            client.run("cat", "--offline", cid, stdout=open(out, "wb"))
+            check_fetch(client, net.providers, out, path)
+        finally:
+            drop_node(net.bed, client)
+            path.unlink()
+
     four_s = benchmark.stats.stats.median
     read_s = statistics.median(read)
+    get_s = statistics.median(get)
+    pin_s = statistics.median(pin)
     one_s = statistics.median(one)
     ratio = one_s / four_s
     link_mbit = statistics.mean(net.links.values())
@@ -114,9 +145,14 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
         "ratio_four_vs_one": ratio,
         "iptf_read_four_MBps": SIZE / read_s / 1e6,
         "ratio_iptf_read_four_vs_one": one_s / read_s,
+        "iptf_get_four_MBps": SIZE / get_s / 1e6,
+        "ratio_iptf_get_four_vs_one": one_s / get_s,
+        "iptf_pin_add_four_MBps": SIZE / pin_s / 1e6,
+        "ratio_iptf_pin_add_four_vs_one": one_s / pin_s,
         "target_ratio": 3.0,
     })
     print(f"\nfetch 32 MiB, providers at {RATE_MBIT} Mbit/s (link {link_mbit / 8:.1f} MB/s): "
           f"four {SIZE / four_s / 1e6:.1f} MB/s, one {SIZE / one_s / 1e6:.1f} MB/s, "
           f"ratio {ratio:.2f}x (target >= 3); `iptf read` from four {SIZE / read_s / 1e6:.1f} MB/s "
-          f"({one_s / read_s:.2f}x)")
+          f"({one_s / read_s:.2f}x); `iptf get` from four {SIZE / get_s / 1e6:.1f} MB/s ({one_s / get_s:.2f}x); "
+          f"`iptf pin add` from four {SIZE / pin_s / 1e6:.1f} MB/s ({one_s / pin_s:.2f}x)")

@@ -34,6 +34,43 @@ def test_cat_get_and_ranges(repo: IptfRepo, tmp_path: Path) -> None:
                             shallow=False)[0] == [f"shard-{i}.bin" for i in range(3)]
 
 
+def test_get_keeps_kubos_forms_and_metadata(repo: IptfRepo, tmp_path: Path) -> None:
+    """`get` reads file bytes through IPTF's fetch engine; what kubo's get gives stays: several
+    files at once, byte ranges across them with cat, archives, gzip, symlinks, modes and times."""
+    import gzip
+    import os
+    import tarfile
+
+    data = make_dataset(tmp_path / "data")
+    os.symlink("labels.csv", data / "link")
+    os.chmod(data / "labels.csv", 0o600)
+    os.utime(data / "labels.csv", (1_700_000_000, 1_700_000_000))
+    root = repo.out("add", "-r", "-Q", "--preserve-mode", "--preserve-mtime", str(data))
+    labels = (data / "labels.csv").read_bytes()
+    shard = (data / "train" / "shard-0.bin").read_bytes()
+    both = repo.run("cat", "--offset=10", "--length=600000", f"/ipfs/{root}/labels.csv",
+                    f"/ipfs/{root}/train/shard-0.bin").stdout
+    assert both == (labels + shard)[10:600010]
+
+    got = tmp_path / "got"
+    repo.run("get", "-o", str(got), root)
+    assert (got / "link").is_symlink() and os.readlink(got / "link") == "labels.csv"
+    assert (got / "labels.csv").read_bytes() == labels
+    assert (got / "labels.csv").stat().st_mode & 0o777 == 0o600
+    assert int((got / "labels.csv").stat().st_mtime) == 1_700_000_000
+
+    archive = tmp_path / "all.tar"
+    repo.run("get", "-a", "-o", str(archive), root)
+    with tarfile.open(archive) as t:
+        assert t.extractfile(f"{root}/train/shard-0.bin").read() == shard
+        assert t.getmember(f"{root}/link").issym()
+    packed = tmp_path / "labels.gz"
+    repo.run("get", "-C", "-o", str(packed), f"/ipfs/{root}/labels.csv")
+    assert gzip.decompress(packed.read_bytes()) == labels
+    bad = repo.run("get", "-C", "--compression-level=12", root, check=False)
+    assert bad.returncode == 1 and "compression level" in bad.stderr.decode()
+
+
 def test_python_api_round_trip(repo: IptfRepo, tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data")
     code = f"""
