@@ -54,6 +54,7 @@ func init() {
 	iptfcmd.Classify(iptfcmd.Root)
 	iptfcmd.Classify(iptfcmd.Reflog)
 	iptfcmd.ClassifyKnown(corecmds.Root.Subcommands["add"]) // the Python API's add and cid_of
+	iptfcmd.AddReadsLocalPaths(corecmds.Root.Subcommands["add"])
 	iptfcmd.GuardBlockRemoval(corecmds.Root)
 	loader.Preload(lifecycle.Plugins...)
 	loader.Preload(serve.Plugins...)

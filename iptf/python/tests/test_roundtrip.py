@@ -71,6 +71,31 @@ def test_get_keeps_kubos_forms_and_metadata(repo: IptfRepo, tmp_path: Path) -> N
     assert bad.returncode == 1 and "compression level" in bad.stderr.decode()
 
 
+def test_add_reads_files_on_disk_with_the_same_cids(repo: IptfRepo, tmp_path: Path) -> None:
+    """`add` sends the node the paths of files on disk, not their bytes: every form of add gives
+    the CIDs the streamed add gives; standard input still streams."""
+    import os
+
+    data = make_dataset(tmp_path / "data")
+    (data / ".hidden").write_text("h")
+    (data / "skip.tmp").write_text("s")
+    (data / ".ipfsignore").write_text("*.tmp\n")
+    os.symlink("labels.csv", data / "link")
+    os.chmod(data / "labels.csv", 0o640)
+    shard = str(data / "train" / "shard-1.bin")
+    for args in (["-r", str(data)], ["-r", "--hidden", str(data)], ["-r", "--ignore-rules-path",
+                 str(data / ".ipfsignore"), str(data)], ["-r", "--preserve-mode", "--preserve-mtime", str(data)],
+                 ["-w", shard, str(data / "labels.csv")], ["--raw-leaves", "--cid-version=1", shard],
+                 ["-r", "--to-files=/copy", str(data)]):
+        by_path = repo.out("add", "-Q", *args)
+        streamed = repo.out("add", "-Q", "--iptf-local-paths=false", *[a.replace("/copy", "/copy2") for a in args])
+        assert by_path == streamed, args
+    assert repo.out("files", "stat", "--hash", "/copy") == repo.out("files", "stat", "--hash", "/copy2")
+    piped = repo.run("add", "-Q", input=b"from stdin").stdout.decode().strip()
+    (tmp_path / "stdin.txt").write_bytes(b"from stdin")
+    assert piped == repo.out("add", "-Q", str(tmp_path / "stdin.txt"))
+
+
 def test_python_api_round_trip(repo: IptfRepo, tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data")
     code = f"""
