@@ -113,7 +113,7 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
             drop_node(net.bed, client)
             path.unlink()
 
-    pin = []  # `iptf pin add`: kubo's pin, with the engine fetching ahead of it
+    pin = []  # `iptf pin add`: kubo's walk of the DAG, one bitswap session
     for i in range(ROUNDS):
         cid, path = new_content(net, f"pin-{i}.bin")
         client = fresh_client(net.bed, 4, net.tmp / f"p4-{i}", net.providers)

@@ -58,6 +58,7 @@ func New(node *core.IpfsNode, guard *peerguard.Guard) *Fetcher {
 	if guard != nil && node.PeerHost != nil && node.IsOnline {
 		f.steer = newSteerer(node.PeerHost)
 		guard.AlsoWanted(f.steer.wanted)
+		f.steer.noteWanted = guard.NoteWanted
 		guard.Subscribe(f.steer.received)
 	}
 	return f

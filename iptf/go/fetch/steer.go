@@ -59,6 +59,8 @@ type steerer struct {
 	senders map[peer.ID]*sender
 	holders map[cid.Cid]holders // per file root
 	prio    int32
+
+	noteWanted func([]cid.Cid) // the peer guard's memory of wants sent (nil: none)
 }
 
 func newSteerer(h host.Host) *steerer {
@@ -117,6 +119,9 @@ func (s *steerer) send(ctx context.Context, p peer.ID, cids []cid.Cid, kind pb.M
 	if snd == nil {
 		snd = &sender{}
 		s.senders[p] = snd
+	}
+	if !cancel && s.noteWanted != nil {
+		s.noteWanted(cids) // a block that comes after its want was cancelled is still no forgery
 	}
 	msg := bsmsg.New(false)
 	for _, c := range cids {

@@ -101,8 +101,31 @@ func New() *Guard {
 	}
 }
 
-// MessageSent implements the bitswap tracer; sent messages need no check.
-func (g *Guard) MessageSent(peer.ID, bsmsg.BitSwapMessage) {}
+// MessageSent implements the bitswap tracer: every CID bitswap asks a peer for is remembered
+// as recently wanted, so that a block answering a want cancelled meanwhile (a reader that
+// stopped) is a late duplicate, not a forgery.
+func (g *Guard) MessageSent(_ peer.ID, msg bsmsg.BitSwapMessage) {
+	var cids []cid.Cid
+	for _, e := range msg.Wantlist() {
+		if !e.Cancel {
+			cids = append(cids, e.Cid)
+		}
+	}
+	g.NoteWanted(cids)
+}
+
+// NoteWanted remembers cids as recently wanted: wants sent outside bitswap's client
+// (package fetch) call it as they send them.
+func (g *Guard) NoteWanted(cids []cid.Cid) {
+	if len(cids) == 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range cids {
+		g.recent.add(c)
+	}
+}
 
 // MessageReceived checks the blocks of a message the first time bitswap reports it (before
 // the client handles them, while their wants are still listed), then hands it on.

@@ -44,7 +44,7 @@ def only_hash(repo: IptfRepo, data: bytes, tmp_path: Path) -> str:
 
 
 def reflog(repo: IptfRepo, path: str) -> list[dict]:
-    lines = (repo.path / "reflog.jsonl").read_text().splitlines()
+    lines = (repo.path / "reflog.jsonl").read_text().split("\n")[:-1]
     return [e for e in map(json.loads, lines) if e["Path"] == path]
 
 
@@ -335,7 +335,7 @@ def test_dataset_workers_share_one_node(fs: IptfFileSystem, tf_repo: IptfRepo, t
     assert {node_pid for _, _, node_pid, _ in items} == {current_node().pid}
     workers = {worker for *_, worker in items}
     assert len(workers) == 2 and os.getpid() not in workers
-    reads = [e for e in map(json.loads, (tf_repo.path / "reflog.jsonl").read_text().splitlines())
+    reads = [e for e in map(json.loads, (tf_repo.path / "reflog.jsonl").read_text().split("\n")[:-1])
              if e["Path"].startswith(f"iptf://ipfs/{cid}/")]
     assert {e["Pid"] for e in reads} == workers
 

@@ -46,7 +46,7 @@ def test_close_hands_over_and_every_reader_waits(tf, tf_repo: IptfRepo, tmp_path
         assert f.read() == data
     assert not list((tf_repo.path / "staging").glob("write-*")), "staged files left after their import"
     # The reflog dates the write when the file was closed, not when the import ended.
-    entries = [json.loads(line) for line in (tf_repo.path / "reflog.jsonl").read_text().splitlines()]
+    entries = [json.loads(line) for line in (tf_repo.path / "reflog.jsonl").read_text().split("\n")[:-1]]
     wrote = [e for e in entries if e["Path"] == f"{ROOT}/{name}" and e["Op"] == "write"]
     assert len(wrote) == 1 and wrote[0]["Cid"] == expected
     assert datetime.fromisoformat(wrote[0]["Time"].replace("Z", "+00:00")) <= closed
