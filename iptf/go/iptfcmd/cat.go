@@ -18,15 +18,8 @@ import (
 // window after a reader's position is fetched ahead. Output, --offset, --length, the progress
 // bar and exit codes stay kubo's. `cat --offline` (local blocks only) is kubo's own.
 func ReadThroughFetcher(c *cmds.Command) {
-	kuboRun := c.Run
-	c.Run = func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		if offline, _ := req.Options["offline"].(bool); offline {
-			return kuboRun(req, res, env)
-		}
-		fs, err := filesystem(req, env)
-		if err != nil {
-			return kuboRun(req, res, env)
-		}
+	c.Run = throughEngine(c.Run, func(req *cmds.Request, res cmds.ResponseEmitter, _ cmds.Environment,
+		fs *fsapi.FS) error {
 		offset, _ := req.Options["offset"].(int64)
 		if offset < 0 {
 			return errors.New("cannot specify negative offset")
@@ -56,6 +49,23 @@ func ReadThroughFetcher(c *cmds.Command) {
 		}
 		res.SetLength(total)
 		return res.Emit(out)
+	})
+}
+
+// throughEngine runs a kubo command as run does, with the node's filesystem (and so its fetch
+// engine), unless the request is --offline (local blocks only: kubo's own command) or no node
+// service runs in this process (kubo's command, as before IPTF).
+func throughEngine(kuboRun cmds.Function,
+	run func(*cmds.Request, cmds.ResponseEmitter, cmds.Environment, *fsapi.FS) error) cmds.Function {
+	return func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
+		if offline, _ := req.Options["offline"].(bool); offline {
+			return kuboRun(req, res, env)
+		}
+		fs, err := filesystem(req, env)
+		if err != nil {
+			return kuboRun(req, res, env)
+		}
+		return run(req, res, env, fs)
 	}
 }
 
@@ -71,7 +81,7 @@ func catParts(req *cmds.Request, fs *fsapi.FS, offset uint64) ([]func() (io.Read
 		if err != nil {
 			return nil, 0, err
 		}
-		raw := uri.Scheme + p.String()[1:] // /ipfs/… → iptf://ipfs/…
+		raw := uri.Format(uri.IPFS, p.String()) // /ipfs/… → iptf://ipfs/…, /ipns/… → iptf://ipns/…
 		st, err := fs.Stat(req.Context, raw)
 		if err != nil {
 			return nil, 0, err

@@ -24,15 +24,8 @@ import (
 // progress bar) is kubo's; only each file's content comes from the engine. With --offline,
 // the command is kubo's alone.
 func GetThroughFetcher(c *cmds.Command) {
-	kuboRun := c.Run
-	c.Run = func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment) error {
-		if offline, _ := req.Options["offline"].(bool); offline {
-			return kuboRun(req, res, env)
-		}
-		fs, err := filesystem(req, env)
-		if err != nil {
-			return kuboRun(req, res, env)
-		}
+	c.Run = throughEngine(c.Run, func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment,
+		fs *fsapi.FS) error {
 		level, err := compressionLevel(req)
 		if err != nil {
 			return err
@@ -56,7 +49,7 @@ func GetThroughFetcher(c *cmds.Command) {
 		res.SetLength(uint64(size))
 		asArchive, _ := req.Options["archive"].(bool)
 		src := &engineTree{ctx: req.Context, fs: fs}
-		reader := archiveOf(src.wrap(nd, uri.Scheme+p.String()[1:]), p.String(), asArchive, level)
+		reader := archiveOf(src.wrap(nd, uri.Format(uri.IPFS, p.String())), p.String(), asArchive, level)
 		go func() {
 			<-req.Context.Done()
 			reader.Close()
@@ -68,7 +61,7 @@ func GetThroughFetcher(c *cmds.Command) {
 			res.SetContentType("application/x-tar")
 		}
 		return res.Emit(reader)
-	}
+	})
 }
 
 // compressionLevel reads --compress and --compression-level as kubo's get does.
