@@ -13,6 +13,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -51,6 +52,28 @@ def new_content(net: Net, name: str) -> tuple[str, Path]:
     return cids.pop(), path
 
 
+def timed_rounds(net: Net, name: str, fetch: Callable[[IptfHost, str, Path], object],
+                 then: Callable[[IptfHost, str, Path], object] | None = None) -> list[float]:
+    """Seconds `fetch(client, cid, out)` takes on a fresh client connected to the four providers,
+    one new file a round; then (untimed, when given) writes the bytes to out, which are checked."""
+    seconds = []
+    for i in range(ROUNDS):
+        cid, path = new_content(net, f"{name}-{i}.bin")
+        client = fresh_client(net.bed, 4, net.tmp / f"{name}4-{i}", net.providers)
+        out = net.tmp / f"{name}4-{i}.out"
+        try:
+            start = time.perf_counter()
+            fetch(client, cid, out)
+            seconds.append(time.perf_counter() - start)
+            if then is not None:
+                then(client, cid, out)
+            check_fetch(client, net.providers, out, path)
+        finally:
+            drop_node(net.bed, client)
+            path.unlink()
+    return seconds
+
+
 def test_four_providers_vs_one(benchmark, net: Net) -> None:
     one = []
     for i in range(ROUNDS):
@@ -84,54 +107,20 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
     finally:
         finish_previous()
 
-    read = []  # the plugin's path: `iptf read` of the whole file, from the four providers
-    for i in range(ROUNDS):
-        cid, path = new_content(net, f"read-{i}.bin")
-        client = fresh_client(net.bed, 4, net.tmp / f"r4-{i}", net.providers)
-        try:
-            out = net.tmp / f"r4-{i}.out"
-            with open(out, "wb") as f:
-                start = time.perf_counter()
-                client.run("iptf", "read", f"iptf://ipfs/{cid}", stdout=f)
-                read.append(time.perf_counter() - start)
-            check_fetch(client, net.providers, out, path)
-        finally:
-            drop_node(net.bed, client)
-            path.unlink()
+    def read(client: IptfHost, cid: str, out: Path) -> None:  # the plugin's own command
+        with open(out, "wb") as f:
+            client.run("iptf", "read", f"iptf://ipfs/{cid}", stdout=f)
 
-    get = []  # `iptf get`: kubo's get, with the engine fetching ahead of it
-    for i in range(ROUNDS):
-        cid, path = new_content(net, f"get-{i}.bin")
-        client = fresh_client(net.bed, 4, net.tmp / f"g4-{i}", net.providers)
-        try:
-            out = net.tmp / f"g4-{i}.out"
-            start = time.perf_counter()
-            client.run("get", "-o", str(out), cid)
-            get.append(time.perf_counter() - start)
-            check_fetch(client, net.providers, out, path)
-        finally:
-            drop_node(net.bed, client)
-            path.unlink()
+    def pinned_bytes(client: IptfHost, cid: str, out: Path) -> None:
+        with open(out, "wb") as f:
+            client.run("cat", "--offline", cid, stdout=f)
 
-    pin = []  # `iptf pin add`: kubo's walk of the DAG, one bitswap session
-    for i in range(ROUNDS):
-        cid, path = new_content(net, f"pin-{i}.bin")
-        client = fresh_client(net.bed, 4, net.tmp / f"p4-{i}", net.providers)
-        try:
-            start = time.perf_counter()
-            client.run("pin", "add", cid)
-            pin.append(time.perf_counter() - start)
-            out = net.tmp / f"p4-{i}.out"
-            client.run("cat", "--offline", cid, stdout=open(out, "wb"))
-            check_fetch(client, net.providers, out, path)
-        finally:
-            drop_node(net.bed, client)
-            path.unlink()
-
+    read_s = statistics.median(timed_rounds(net, "read", read))
+    get_s = statistics.median(timed_rounds(net, "get", lambda c, cid, out: c.run("get", "-o", str(out), cid)))
+    # `pin add` is kubo's walk of the DAG, one bitswap session; its bytes are read back after.
+    pin_s = statistics.median(timed_rounds(net, "pin", lambda c, cid, out: c.run("pin", "add", cid),
+                                           then=pinned_bytes))
     four_s = benchmark.stats.stats.median
-    read_s = statistics.median(read)
-    get_s = statistics.median(get)
-    pin_s = statistics.median(pin)
     one_s = statistics.median(one)
     ratio = one_s / four_s
     link_mbit = statistics.mean(net.links.values())
