@@ -219,6 +219,7 @@ class StagedFile {
 
   Status Append(const char* data, size_t n) {
     if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
+    if (!failed_.ok()) return failed_;
     if (n == 0) return Ok();
     dirty_ = true;
     size_ += n;
@@ -235,6 +236,7 @@ class StagedFile {
   // Hands the staged content to the node if it changed since the last time.
   Status Push(bool nolog = false) {
     if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
+    if (!failed_.ok()) return failed_;
     if (Status s = FlushBuffer(); !s.ok()) return s;
     if (!dirty_) return Ok();
     Written written;
@@ -244,9 +246,11 @@ class StagedFile {
     return Ok();
   }
 
+  // After a failed write the staging file misses bytes the writer counts as written: the close
+  // reports that failure again and drops the file, and the URI keeps what it held.
   Status Close() {
     if (fd_ < 0) return Ok();
-    Status s = FlushBuffer();
+    Status s = failed_.ok() ? FlushBuffer() : failed_;
     if (s.ok() && dirty_) s = api::WriteBack(uri_, Content(), &handed_over_);
     close(fd_);
     fd_ = -1;
@@ -306,13 +310,15 @@ class StagedFile {
     return s;
   }
 
+  // Writes every byte or marks the file failed (part of the bytes may have landed).
   Status WriteAll(const char* data, size_t n) {
     while (n > 0) {
       ssize_t w = write(fd_, data, n);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0 && (errno == ENOSPC || errno == EDQUOT))
-        return Error(TF_RESOURCE_EXHAUSTED, "no space left on the repo's disk for " + uri_ + " (staging file " + path_ + ")");
-      if (w < 0) return Error(TF_INTERNAL, "writing the staging file " + path_ + ": " + strerror(errno));
+        return failed_ = Error(TF_RESOURCE_EXHAUSTED,
+                               "no space left on the repo's disk for " + uri_ + " (staging file " + path_ + ")");
+      if (w < 0) return failed_ = Error(TF_INTERNAL, "writing the staging file " + path_ + ": " + strerror(errno));
       data += w;
       n -= w;
     }
@@ -327,6 +333,7 @@ class StagedFile {
   uint64_t start_ = 0;      // the file offset of the staging file's first byte
   bool dirty_ = false;  // changed since the last push
   bool handed_over_ = false;  // the node owns the staging file (it applies it in the background)
+  Status failed_ = Ok();      // the write to the staging file that failed, if one did
   std::string buf_;     // small appends gather here (TFRecordWriter makes three per record)
 };
 

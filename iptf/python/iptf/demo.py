@@ -41,7 +41,9 @@ def write_tfrecords(folder: Path) -> None:
                     "image": tf.train.Feature(float_list=tf.train.FloatList(value=images[i].ravel())),
                     "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(digits.target[i])])),
                 }
-                w.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+                # deterministic: map entries in key order, so every run writes the same bytes (same CID)
+                example = tf.train.Example(features=tf.train.Features(feature=feature))
+                w.write(example.SerializeToString(deterministic=True))
 
 
 def dataset(path: str, batch: int, shuffle: bool):

@@ -125,6 +125,21 @@ def test_close_on_a_full_disk_fails_and_keeps_the_old_content(small_disk) -> Non
     assert verify.returncode == 0, verify.stdout.decode() + verify.stderr.decode()
 
 
+def test_an_append_cut_short_by_a_full_disk_fails_the_close_with_the_same_class(small_disk) -> None:
+    """48 MiB in 4 MiB appends on a 32 MiB disk: an append lands in part, and the close that
+    follows raises ResourceExhaustedError too (never an InternalError about a short staging
+    file); the path does not appear and no staging file is left behind."""
+    repo = small_disk(32)
+    target = f"{ROOT}/too-big.bin"
+    [result] = write_files(repo, [(target, 48)])
+    assert result[0] == "ResourceExhaustedError" and "no space left" in result[1], result
+    exists = run_tf(repo, f"print(tf.io.gfile.exists('{target}'))")
+    assert exists.stdout.strip() == "False", exists.stderr
+    assert not repo.status().get("FailedWrites")
+    staged = [p.name for p in (repo.path / "staging").glob("write-*") if p.stat().st_size > 0]
+    assert staged == [], staged
+
+
 def test_a_queued_write_that_meets_a_full_disk_is_kept_reported_and_retried(small_disk) -> None:
     repo = small_disk(160)
     target = f"{ROOT}/ckpt.bin"
