@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	chunk "github.com/ipfs/boxo/chunker"
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -47,12 +48,110 @@ type leaf struct {
 }
 
 // Extend stores and returns the root of the file whose content is base's content followed by
-// the bytes of more. base must be a file built with p (else ErrNotExtensible); its full leaves
-// are reused without being read.
+// the bytes of more. base must be a file built with p (else ErrNotExtensible), which Extend
+// checks by reading base's inner nodes; its full leaves are reused without being read.
 func Extend(ctx context.Context, dag ipld.DAGService, p Params, base cid.Cid, more io.Reader) (ipld.Node, error) {
+	return NewExtender().Extend(ctx, dag, p, base, more)
+}
+
+// Extender extends file DAGs and remembers the roots it has built or checked: extending one
+// of those again reads only the right edge of its DAG (a node per level), so a file appended
+// to many times costs, per append, what the new bytes cost.
+type Extender struct {
+	mu       sync.Mutex
+	params   Params               // the settings the roots below are canonical for
+	verified map[cid.Cid]struct{} // roots known to be what the importer builds with params
+}
+
+// maxVerified bounds the roots an Extender remembers; it forgets them all when full (a root
+// forgotten is checked in full again, once).
+const maxVerified = 1 << 14
+
+// NewExtender returns an Extender that knows no roots yet.
+func NewExtender() *Extender { return &Extender{verified: map[cid.Cid]struct{}{}} }
+
+// Extend is the package's Extend; a base this Extender built or checked earlier is not read
+// beyond its right edge.
+func (e *Extender) Extend(ctx context.Context, dag ipld.DAGService, p Params, base cid.Cid, more io.Reader) (ipld.Node, error) {
 	if p.ChunkSize <= 0 || p.MaxLinks < 2 {
 		return nil, fmt.Errorf("extend: chunk size %d and %d links per node cannot build a DAG", p.ChunkSize, p.MaxLinks)
 	}
+	var f *forest
+	var err error
+	if e.knows(p, base) {
+		f, err = edgeOf(ctx, dag, p, base)
+	} else {
+		f, err = allLeavesOf(ctx, dag, p, base)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The last leaf, if partial, is chunked again together with the new bytes.
+	var head []byte
+	if n := len(f.tail); n > 0 && int64(f.tail[n-1].size) < p.ChunkSize {
+		if head, err = leafData(ctx, dag, f.tail[n-1].cid); err != nil {
+			return nil, err
+		}
+		f.tail = f.tail[:n-1]
+	}
+	added, last, err := addLeaves(ctx, dag, p, io.MultiReader(bytes.NewReader(head), more))
+	if err != nil {
+		return nil, err
+	}
+	f.tail = append(f.tail, added...)
+	var nd ipld.Node
+	switch {
+	case f.len() == 0: // an empty file is one empty leaf, as `ipfs add` makes it
+		nd, err = emptyFile(ctx, dag, p)
+	case f.len() == 1 && last != nil:
+		nd = last
+	case f.len() == 1:
+		nd, err = dag.Get(ctx, f.tail[0].cid)
+	default:
+		nd, err = buildTree(ctx, dag, p, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.remember(p, nd.Cid())
+	return nd, nil
+}
+
+func (e *Extender) knows(p Params, root cid.Cid) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.verified[root]
+	return ok && e.params == p
+}
+
+func (e *Extender) remember(p Params, root cid.Cid) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.params != p || len(e.verified) >= maxVerified {
+		e.params, e.verified = p, map[cid.Cid]struct{}{}
+	}
+	e.verified[root] = struct{}{}
+}
+
+// forest is a file's leaves in order, the first `covered` of them known only through the
+// complete subtrees above them (whole nodes of the base, reused by link without being read).
+type forest struct {
+	whole   map[int]subtree // by the index of its first leaf
+	covered int
+	tail    []leaf // the leaves from index covered on
+}
+
+// subtree is a complete inner node: MaxLinks^height full leaves under it.
+type subtree struct {
+	span int // its leaves
+	link leaf
+}
+
+func (f *forest) len() int { return f.covered + len(f.tail) }
+
+// allLeavesOf reads every inner node of base, checks that the importer would build exactly
+// base over its leaves, and returns them.
+func allLeavesOf(ctx context.Context, dag ipld.DAGService, p Params, base cid.Cid) (*forest, error) {
 	leaves, rootIsLeaf, err := leavesOf(ctx, dag, p, base)
 	if err != nil {
 		return nil, err
@@ -60,29 +159,83 @@ func Extend(ctx context.Context, dag ipld.DAGService, p Params, base cid.Cid, mo
 	if err := checkCanonical(p, base, leaves, rootIsLeaf); err != nil {
 		return nil, err
 	}
-	// The last leaf, if partial, is chunked again together with the new bytes.
-	var head []byte
-	if n := len(leaves); n > 0 && int64(leaves[n-1].size) < p.ChunkSize {
-		if head, err = leafData(ctx, dag, leaves[n-1].cid); err != nil {
-			return nil, err
-		}
-		leaves = leaves[:n-1]
-	}
-	added, last, err := addLeaves(ctx, dag, p, io.MultiReader(bytes.NewReader(head), more))
+	return &forest{tail: leaves}, nil
+}
+
+// edgeOf reads the right edge of base (a root known to be canonical): the last child of each
+// node down to the leaves. The other children of an edge node are complete subtrees; the
+// edge's lowest node gives the leaves. It checks that they make base again.
+func edgeOf(ctx context.Context, dag ipld.DAGService, p Params, base cid.Cid) (*forest, error) {
+	nd, err := dag.Get(ctx, base)
 	if err != nil {
 		return nil, err
 	}
-	leaves = append(leaves, added...)
+	size, isLeaf, err := describe(p, nd)
 	switch {
-	case len(leaves) == 0: // an empty file is one empty leaf, as `ipfs add` makes it
-		return emptyFile(ctx, dag, p)
-	case len(leaves) == 1:
-		if last != nil {
-			return last, nil
-		}
-		return dag.Get(ctx, leaves[0].cid)
+	case err != nil:
+		return nil, err
+	case isLeaf && size == 0:
+		return &forest{}, nil
+	case isLeaf:
+		return &forest{tail: []leaf{{cid: base, tsize: nodeSize(nd), size: size}}}, nil
 	}
-	return buildTree(ctx, dag, p, leaves)
+	var edge []*merkledag.ProtoNode // from the root down to the node whose children are leaves
+	for {
+		pn, ok := nd.(*merkledag.ProtoNode)
+		if !ok {
+			return nil, ErrNotExtensible
+		}
+		edge = append(edge, pn)
+		links := pn.Links()
+		child, err := links[len(links)-1].GetNode(ctx, dag)
+		if err != nil {
+			return nil, err
+		}
+		_, childIsLeaf, err := describe(p, child)
+		if err != nil {
+			return nil, err
+		}
+		if childIsLeaf {
+			break
+		}
+		nd = child
+	}
+	f := &forest{whole: map[int]subtree{}}
+	for i, pn := range edge {
+		fsn, err := ft.FSNodeFromBytes(pn.Data())
+		if err != nil {
+			return nil, ErrNotExtensible
+		}
+		links := pn.Links()
+		if height := len(edge) - i; height == 1 {
+			for j, l := range links {
+				f.tail = append(f.tail, leaf{cid: l.Cid, tsize: l.Size, size: fsn.BlockSize(j)})
+			}
+			break
+		}
+		span := 1
+		for range len(edge) - i - 1 {
+			span *= p.MaxLinks
+		}
+		for j, l := range links[:len(links)-1] {
+			if fsn.BlockSize(j) != uint64(p.ChunkSize)*uint64(span) {
+				return nil, ErrNotExtensible
+			}
+			f.whole[f.covered] = subtree{span: span, link: leaf{cid: l.Cid, tsize: l.Size, size: fsn.BlockSize(j)}}
+			f.covered += span
+		}
+	}
+	if err := checkLeaves(p, f.tail); err != nil {
+		return nil, err
+	}
+	root, err := buildTree(ctx, nil, p, f)
+	if err != nil {
+		return nil, err
+	}
+	if !root.Cid().Equals(base) {
+		return nil, ErrNotExtensible
+	}
+	return f, nil
 }
 
 // leavesOf lists the leaves of the file DAG at root, in order, reading only its inner nodes
@@ -195,13 +348,8 @@ func walk(ctx context.Context, dag ipld.DAGService, p Params, nd *merkledag.Prot
 // full-size leaves but the last, of the kind the params make, under the inner nodes buildTree
 // gives (computed without storing them).
 func checkCanonical(p Params, base cid.Cid, leaves []leaf, rootIsLeaf bool) error {
-	for i, l := range leaves {
-		if i < len(leaves)-1 && int64(l.size) != p.ChunkSize || int64(l.size) > p.ChunkSize {
-			return ErrNotExtensible
-		}
-		if (l.cid.Type() == cid.Raw) != p.RawLeaves {
-			return ErrNotExtensible
-		}
+	if err := checkLeaves(p, leaves); err != nil {
+		return err
 	}
 	if rootIsLeaf {
 		return nil // checked by describe
@@ -209,12 +357,25 @@ func checkCanonical(p Params, base cid.Cid, leaves []leaf, rootIsLeaf bool) erro
 	if len(leaves) < 2 {
 		return ErrNotExtensible // the importer makes a lone leaf the root
 	}
-	root, err := buildTree(context.Background(), nil, p, leaves)
+	root, err := buildTree(context.Background(), nil, p, &forest{tail: leaves})
 	if err != nil {
 		return err
 	}
 	if !root.Cid().Equals(base) {
 		return ErrNotExtensible
+	}
+	return nil
+}
+
+// checkLeaves makes sure leaves are full-size but the last, and of the kind the params make.
+func checkLeaves(p Params, leaves []leaf) error {
+	for i, l := range leaves {
+		if i < len(leaves)-1 && int64(l.size) != p.ChunkSize || int64(l.size) > p.ChunkSize {
+			return ErrNotExtensible
+		}
+		if (l.cid.Type() == cid.Raw) != p.RawLeaves {
+			return ErrNotExtensible
+		}
 	}
 	return nil
 }
@@ -274,35 +435,46 @@ func emptyFile(ctx context.Context, dag ipld.DAGService, p Params) (ipld.Node, e
 	return nd, dag.Add(ctx, nd)
 }
 
-// buildTree builds the inner nodes over two or more leaves, as the balanced layout does: the
+// buildTree builds the inner nodes over f's two or more leaves, as the balanced layout does: the
 // shallowest left-packed tree of MaxLinks children per node with every leaf at the same depth.
-// It stores them in dag unless dag is nil.
-func buildTree(ctx context.Context, dag ipld.DAGService, p Params, leaves []leaf) (ipld.Node, error) {
+// It stores them in dag unless dag is nil; a complete subtree f knows is linked, not rebuilt.
+func buildTree(ctx context.Context, dag ipld.DAGService, p Params, f *forest) (ipld.Node, error) {
 	depth, span := 1, p.MaxLinks // span: the leaves one node at this depth covers
-	for span < len(leaves) {
+	for span < f.len() {
 		depth++
 		span *= p.MaxLinks
 	}
-	nd, _, err := build(ctx, dag, p, leaves, depth, span/p.MaxLinks)
-	return nd, err
+	nd, link, err := f.build(ctx, dag, p, 0, f.len(), depth, span/p.MaxLinks)
+	if err != nil || nd != nil {
+		return nd, err
+	}
+	return dag.Get(ctx, link.cid) // the whole tree is a subtree of the base (nothing was added)
 }
 
-// build makes the node at depth over leaves; childSpan is the leaves each of its children covers.
-// It returns the node and the link to it its parent holds.
-func build(ctx context.Context, dag ipld.DAGService, p Params, leaves []leaf, depth, childSpan int) (*merkledag.ProtoNode, leaf, error) {
+// build makes the node at depth over leaves [start, end); childSpan is the leaves each of its
+// children covers. It returns the node (nil when f knows it as a complete subtree) and the link
+// to it its parent holds.
+func (f *forest) build(ctx context.Context, dag ipld.DAGService, p Params, start, end, depth, childSpan int) (*merkledag.ProtoNode, leaf, error) {
+	if known, ok := f.whole[start]; ok && known.span == end-start && end-start == childSpan*p.MaxLinks {
+		return nil, known.link, nil
+	}
 	fsn := ft.NewFSNode(ft.TFile)
 	nd := new(merkledag.ProtoNode)
 	if err := nd.SetCidBuilder(p.Prefix); err != nil {
 		return nil, leaf{}, err
 	}
-	for start := 0; start < len(leaves); start += childSpan {
-		end := min(start+childSpan, len(leaves))
-		child := leaves[start]
+	for from := start; from < end; from += childSpan {
+		var child leaf
 		if depth > 1 {
 			var err error
-			if _, child, err = build(ctx, dag, p, leaves[start:end], depth-1, childSpan/p.MaxLinks); err != nil {
+			if _, child, err = f.build(ctx, dag, p, from, min(from+childSpan, end), depth-1, childSpan/p.MaxLinks); err != nil {
 				return nil, leaf{}, err
 			}
+		} else if from >= f.covered {
+			child = f.tail[from-f.covered]
+		} else {
+			// A leaf inside a known subtree: the tree's shape differs from the base's.
+			return nil, leaf{}, ErrNotExtensible
 		}
 		if err := nd.AddRawLink("", &ipld.Link{Cid: child.cid, Size: child.tsize}); err != nil {
 			return nil, leaf{}, err

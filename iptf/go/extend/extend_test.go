@@ -178,3 +178,69 @@ func TestOtherDAGsAreNotExtensible(t *testing.T) {
 		}
 	}
 }
+
+// An Extender appending again and again to the file it built gives the importer's CID at every
+// step (across tree-depth boundaries) and reads at most two nodes per level of the tree: the
+// right edge and the partial leaf, however many leaves the file has.
+func TestExtenderReadsOnlyTheRightEdgeOfWhatItBuilt(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewSource(4))
+	for name, p := range settings {
+		t.Run(name, func(t *testing.T) {
+			store := mdtest.Mock()
+			e := NewExtender()
+			var data []byte
+			root := importAll(t, store, p, nil).Cid()
+			steps := []int{1, int(p.ChunkSize) - 1, 3 * int(p.ChunkSize), 7}
+			for i := 0; i < 60; i++ {
+				more := make([]byte, steps[i%len(steps)])
+				rng.Read(more)
+				data = append(data, more...)
+				counting := &countingDAG{DAGService: store, got: map[cid.Cid]int{}}
+				nd, err := e.Extend(ctx, counting, p, root, bytes.NewReader(more))
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				if want := importAll(t, mdtest.Mock(), p, data); !nd.Cid().Equals(want.Cid()) {
+					t.Fatalf("step %d (%d bytes): %s, the importer gives %s", i, len(data), nd.Cid(), want.Cid())
+				}
+				depth := 1
+				for span := p.MaxLinks; span*int(p.ChunkSize) < len(data); span *= p.MaxLinks {
+					depth++
+				}
+				if i > 0 && len(counting.got) > 2*depth+2 {
+					t.Fatalf("step %d: read %d nodes of a tree %d deep", i, len(counting.got), depth)
+				}
+				root = nd.Cid()
+			}
+			if back := readAll(t, store, mustGet(t, store, root)); !bytes.Equal(back, data) {
+				t.Fatalf("reads back %d bytes that differ from the %d appended", len(back), len(data))
+			}
+		})
+	}
+}
+
+// A root the Extender did not build is checked in full: one built with other settings is refused
+// even when its right edge would pass.
+func TestExtenderChecksRootsItDidNotBuild(t *testing.T) {
+	ctx := context.Background()
+	p := settings["cidv0"]
+	q := p
+	q.MaxLinks = 5
+	dag := mdtest.Mock()
+	data := make([]byte, 30*int(p.ChunkSize))
+	rand.New(rand.NewSource(5)).Read(data)
+	other := importAll(t, dag, q, data)
+	if _, err := NewExtender().Extend(ctx, dag, p, other.Cid(), bytes.NewReader([]byte("x"))); !errors.Is(err, ErrNotExtensible) {
+		t.Fatalf("%v, want ErrNotExtensible", err)
+	}
+}
+
+func mustGet(t *testing.T, dag ipld.DAGService, c cid.Cid) ipld.Node {
+	t.Helper()
+	nd, err := dag.Get(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nd
+}

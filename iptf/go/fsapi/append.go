@@ -37,7 +37,7 @@ func (fs *FS) importStaged(ctx context.Context, staged staging.File) (cid.Cid, e
 		if err != nil {
 			return cid.Undef, err
 		}
-		nd, err := extend.Extend(ctx, fs.Node.DAG, params, base, more)
+		nd, err := fs.Extender.Extend(ctx, fs.Node.DAG, params, base, more)
 		more.Close()
 		if !errors.Is(err, extend.ErrNotExtensible) {
 			if err != nil {

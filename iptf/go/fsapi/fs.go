@@ -28,6 +28,7 @@ import (
 	"github.com/ipfs/kubo/core/coreiface/options"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/extend"
 	"iptf.io/node/fetch"
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
@@ -54,6 +55,9 @@ type FS struct {
 	// Opened, when set, hears of every file opened for reading: its root and the blocks its
 	// map names (the cache dates them by it: a reader reads local blocks without the node).
 	Opened func(root cid.Cid, blocks []cid.Cid)
+	// Extender extends the DAGs of files appended to; it remembers the files it built, whose
+	// next append reads only their DAG's right edge.
+	Extender *extend.Extender
 
 	// tree serialises changes to the writable tree: flushing a directory replaces the cached
 	// objects of its children, so a change made through a stale object would be lost.
@@ -65,14 +69,15 @@ type FS struct {
 func New(node *core.IpfsNode, api coreiface.CoreAPI, env cmds.Environment, repo string,
 	fetcher *fetch.Fetcher, log *reflog.Log) *FS {
 	return &FS{
-		Node:    node,
-		API:     api,
-		Env:     env,
-		Blocks:  blockmap.NewBuilder(node.Blockstore, blockmap.NewLocator(repo)),
-		Fetcher: fetcher,
-		Reflog:  log,
-		Staging: repodir.Staging(repo),
-		tree:    new(sync.Mutex),
+		Node:     node,
+		API:      api,
+		Env:      env,
+		Blocks:   blockmap.NewBuilder(node.Blockstore, blockmap.NewLocator(repo)),
+		Fetcher:  fetcher,
+		Reflog:   log,
+		Staging:  repodir.Staging(repo),
+		Extender: extend.NewExtender(),
+		tree:     new(sync.Mutex),
 	}
 }
 

@@ -93,6 +93,17 @@ type Flush func(ctx context.Context, dirs []string) error
 // persisting once per batch of what it holds.
 const maxBatch = 256
 
+// Pacing: after a batch whose flush took F, the queue gathers writes for flushGap×F (at most
+// maxFlushGap) before it applies the next batch, unless someone waits for a queued op or a
+// full batch is there. Persisting a folder of n entries costs O(n) and holds the folder while
+// it runs, so flushing as often as writers close files would give a filling folder's writers
+// less and less time; paced, the flushes take at most 1/(1+flushGap) of the time whatever the
+// folder's size, and the batches grow with it.
+const (
+	flushGap    = 3
+	maxFlushGap = 250 * time.Millisecond
+)
+
 // Queue holds the changes not yet applied and applies them one at a time.
 type Queue struct {
 	dir     string // the staging directory: journal, failures, staged files
@@ -106,6 +117,9 @@ type Queue struct {
 	changed  chan struct{} // closed and replaced whenever an op leaves the queue
 	wake     chan struct{}
 	nextSeq  uint64
+	waiting  int           // WaitFor calls waiting on the current changed channel
+	hurry    chan struct{} // signalled when a WaitFor starts waiting
+	flushed  time.Duration // how long the last batch's flush took
 	failures []Failure
 	// unrecorded are the sequence numbers of failed ops whose failure could not be written to
 	// disk: the journal keeps them queued until it can.
@@ -127,7 +141,7 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 		return nil, fmt.Errorf("reading the failed writes: %w", err)
 	}
 	q := &Queue{dir: dir, apply: apply, journal: j, busy: busy, changed: make(chan struct{}),
-		wake: make(chan struct{}, 1), failures: append(damaged, failed...)}
+		wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), failures: append(damaged, failed...)}
 	for _, f := range damaged {
 		log.Errorf("write-back journal: %s", f.Why)
 	}
@@ -214,13 +228,25 @@ func (q *Queue) WaitFor(ctx context.Context, paths ...string) error {
 			}
 		}
 		changed := q.changed
+		if pending {
+			q.waiting++ // until changed is closed, which counts the waiters afresh
+		}
 		q.mu.Unlock()
 		if !pending {
 			return nil
 		}
 		select {
+		case q.hurry <- struct{}{}:
+		default:
+		}
+		select {
 		case <-changed:
 		case <-ctx.Done():
+			q.mu.Lock()
+			if q.changed == changed {
+				q.waiting--
+			}
+			q.mu.Unlock()
 			return ctx.Err()
 		}
 	}
@@ -279,6 +305,37 @@ func (q *Queue) run(ctx context.Context) {
 			}
 		default:
 			q.applyBatch(ctx, batch)
+			q.gather(ctx)
+		}
+	}
+}
+
+// gather waits, after a batch, for the writes of the next one: flushGap times as long as the
+// last flush took (see flushGap), or until a full batch is queued, someone waits for a queued
+// op, or ctx ends.
+func (q *Queue) gather(ctx context.Context) {
+	q.mu.Lock()
+	gap := min(flushGap*q.flushed, maxFlushGap)
+	q.mu.Unlock()
+	if gap <= 0 {
+		return
+	}
+	timer := time.NewTimer(gap)
+	defer timer.Stop()
+	for {
+		q.mu.Lock()
+		enough := len(q.ops) >= maxBatch || q.waiting > 0
+		q.mu.Unlock()
+		if enough {
+			return
+		}
+		select {
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-q.hurry:
+		case <-q.wake:
 		}
 	}
 }
@@ -329,7 +386,12 @@ func (q *Queue) applyBatch(ctx context.Context, ops []Op) {
 		}
 	}
 	if len(dirs) > 0 {
-		if err := q.flush(ctx, dirs); err != nil {
+		started := time.Now()
+		err := q.flush(ctx, dirs)
+		q.mu.Lock()
+		q.flushed = time.Since(started)
+		q.mu.Unlock()
+		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -347,6 +409,7 @@ func (q *Queue) applyBatch(ctx context.Context, ops []Op) {
 	}
 	close(q.changed)
 	q.changed = make(chan struct{})
+	q.waiting = 0 // every waiter wakes, and counts itself again if it still waits
 }
 
 // finish records how op went, takes it off the head of the queue and journals it done. The

@@ -484,3 +484,47 @@ func TestAFailedFlushFailsItsBatch(t *testing.T) {
 		t.Fatalf("the failed write's bytes: %v", err)
 	}
 }
+
+// After a flush that took F, the queue gathers the writes that follow for a while (flushGap×F)
+// and persists them once, so a folder whose flush grows with its size is flushed less often;
+// a waiter for a queued write cuts the wait short.
+func TestWritesAfterASlowFlushAreGatheredIntoOneBatch(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var batches []int
+	q.BatchWrites(func(ctx context.Context, dirs []string) error {
+		mu.Lock()
+		batches = append(batches, len(dirs))
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond) // a large folder's flush
+		return nil
+	})
+	if err := q.EnqueueWrite("/d/first", staged(t, dir, "first"), 1, "p", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.WaitFor(waitCtx(t), "/d/first"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // a writer closing a file every few milliseconds, after the slow flush
+		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), 1, "p", false); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := q.WaitFor(waitCtx(t), "/d/f4"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 2 || batches[1] != 5 {
+		t.Fatalf("batches of %v writes, want the first alone and the five behind it together", batches)
+	}
+	if body, _ := tr.get("/d/f4"); body != "4" {
+		t.Fatalf("/d/f4 holds %q", body)
+	}
+}
