@@ -1,6 +1,5 @@
-// Package fsapi is the filesystem the TensorFlow plugin sees: stat, list, open (where the
-// bytes are), write, mkdir, remove, move, copy and glob over iptf:// URIs, with errors
-// classified the way TensorFlow classifies them.
+// Errors: the classes of TensorFlow every failure leaving the node carries, decided here once.
+
 package fsapi
 
 import (
