@@ -654,6 +654,16 @@ TEST(ProtocolFixtures, Staged) {
   ASSERT_TRUE(iptf::protocol::DecodeStaged("iptf/stage", Fixture("stage.json"), &st).ok());
   EXPECT_EQ(st.uri, "iptf://repo/root/data/train.tfrecord");
   EXPECT_EQ(st.path, "/home/u/.iptf/staging/write-3f9a1c");
+  EXPECT_EQ(st.base, "");
+  EXPECT_EQ(st.size, 0u);
+  ASSERT_TRUE(iptf::protocol::DecodeStaged("iptf/stage", Fixture("stage-append.json"), &st).ok());
+  EXPECT_EQ(st.base, "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi");
+  EXPECT_EQ(st.size, 393216u);
+  EXPECT_FALSE(st.after_queued);
+  ASSERT_TRUE(iptf::protocol::DecodeStaged("iptf/stage", Fixture("stage-append-queued.json"), &st).ok());
+  EXPECT_EQ(st.base, "");
+  EXPECT_EQ(st.size, 1441792u);
+  EXPECT_TRUE(st.after_queued);
 }
 
 TEST(ProtocolFixtures, Status) {

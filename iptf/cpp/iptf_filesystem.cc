@@ -183,7 +183,7 @@ class StagedFile {
   // never leaves it emptied.
   static Status Create(const std::string& uri, bool append, std::unique_ptr<StagedFile>* out) {
     Staged staged;
-    if (Status s = api::Stage(uri, &staged); !s.ok()) return s;
+    if (Status s = api::Stage(uri, append, &staged); !s.ok()) return s;
     const int fd = open(staged.path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
       const std::string why = strerror(errno);
@@ -192,14 +192,12 @@ class StagedFile {
     }
     std::unique_ptr<StagedFile> f(new StagedFile(uri, staged.path, fd));
     f->dirty_ = true;  // even a file closed with no byte written is created
-    if (append) {
-      PathInfo current;
-      Status s = api::Stat(uri, &current);
-      if (s.code == TF_NOT_FOUND) s = Ok();  // appending to nothing creates the file
-      else if (s.ok() && current.is_dir) s = Error(TF_FAILED_PRECONDITION, "is a directory");
-      else if (s.ok() && !current.cid.empty()) f->StartAfter(current.cid, current.size);
-      else if (s.ok()) s = f->CopyCurrent();  // an iptf://meta/ file has no CID: copy its bytes
-      if (!s.ok()) return s;
+    if (staged.after_queued) {
+      f->StartAfterQueued(staged.size);  // the file's last write is still queued: follow it
+    } else if (!staged.base.empty()) {
+      f->StartAfter(staged.base, staged.size);
+    } else if (staged.size > 0) {
+      if (Status s = f->CopyCurrent(); !s.ok()) return s;  // an iptf://meta/ file has no CID: copy its bytes
     }
     *out = std::move(f);
     return Ok();
@@ -272,15 +270,22 @@ class StagedFile {
     base_cid_ = cid;
     base_size_ = size;
     start_ = staged_from;
+    after_queued_ = false;
   }
   void StartAfter(const std::string& cid, uint64_t size) {
     StartAfter(cid, size, size);
     size_ = size;
   }
+  // The base is what the writes queued for the URI leave there, size bytes: the node takes it
+  // once they are applied (and refuses the write if the file is not that size then).
+  void StartAfterQueued(uint64_t size) {
+    StartAfter("", size);
+    after_queued_ = true;
+  }
 
   // What the node is to put at the URI: the base, then the staged bytes written since.
   api::StagedContent Content() const {
-    return {path_, size_ - start_, base_cid_, base_size_ - start_};
+    return {path_, size_ - start_, base_cid_, base_size_ - start_, after_queued_, base_size_};
   }
 
   Status CopyCurrent() {
@@ -329,6 +334,7 @@ class StagedFile {
   int fd_;
   uint64_t size_ = 0;   // the file's size so far, buffered bytes included
   std::string base_cid_;    // the content the node holds already ("" for none)
+  bool after_queued_ = false;  // the base is what the queued writes leave (base_cid_ "")
   uint64_t base_size_ = 0;  // its size
   uint64_t start_ = 0;      // the file offset of the staging file's first byte
   bool dirty_ = false;  // changed since the last push

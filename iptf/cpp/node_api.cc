@@ -90,9 +90,11 @@ static client::CallOptions ImportOptions(uint64_t size) {
   return o;
 }
 
-Status Stage(const std::string& uri, Staged* out) {
+Status Stage(const std::string& uri, bool append, Staged* out) {
   std::string body;
-  if (Status s = client::Call("iptf/stage", {{"arg", uri}}, &body); !s.ok()) return s;
+  Query params = {{"arg", uri}};
+  if (append) params.push_back({"append", "true"});
+  if (Status s = client::Call("iptf/stage", params, &body); !s.ok()) return s;
   return protocol::DecodeStaged("iptf/stage", body, out);
 }
 
@@ -100,6 +102,10 @@ static Query WriteParams(const std::string& uri, const StagedContent& staged) {
   auto params = WithProcess({{"arg", uri}, {"file", staged.file}, {"size", std::to_string(staged.size)}});
   if (!staged.base.empty()) {
     params.push_back({"base", staged.base});
+    params.push_back({"offset", std::to_string(staged.offset)});
+  } else if (staged.after_queued) {
+    params.push_back({"after-queued", "true"});
+    params.push_back({"base-size", std::to_string(staged.base_size)});
     params.push_back({"offset", std::to_string(staged.offset)});
   }
   return params;

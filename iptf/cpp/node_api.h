@@ -26,16 +26,20 @@ Status Cat(const std::string& cid, uint64_t offset, uint64_t length, char* out);
 // also reads ahead for sequential readers (iptf/read).
 Status Read(const std::string& root_cid, uint64_t offset, uint64_t length, char* out);
 // Asks the node for a staging file to write uri's new content into (it checks that uri can
-// take a file: writable, a directory as parent, no directory at it).
-Status Stage(const std::string& uri, Staged* out);
-// What a writer hands the node: the content is `base`'s content (a CID; none when empty)
-// followed by bytes [offset, size) of the staged local file. A reused staging file can be
-// longer than size: its tail is never read.
+// take a file: writable, a directory as parent, no directory at it); for an appender, also what
+// its bytes follow (Staged::base, size, after_queued).
+Status Stage(const std::string& uri, bool append, Staged* out);
+// What a writer hands the node: the content is `base`'s content (a CID; none when empty) or,
+// with after_queued, the base_size bytes the queued writes leave at the URI, followed by bytes
+// [offset, size) of the staged local file. A reused staging file can be longer than size: its
+// tail is never read.
 struct StagedContent {
   std::string file;
   uint64_t size = 0;
   std::string base;
   uint64_t offset = 0;
+  bool after_queued = false;
+  uint64_t base_size = 0;
 };
 // Puts the staged content at uri before returning; nolog leaves the write out of the reflog.
 Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Written* out);

@@ -102,6 +102,9 @@ Status DecodeStaged(const std::string& command, const std::string& body, Staged*
   return Decode(command, body, [&](const json& j) {
     out->uri = j.at("Uri").get<std::string>();
     out->path = j.at("Path").get<std::string>();
+    out->base = j.value("Base", std::string());
+    out->size = j.value("Size", uint64_t{0});
+    out->after_queued = j.value("AfterQueued", false);
   });
 }
 

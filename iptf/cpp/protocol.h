@@ -58,6 +58,12 @@ struct Written {
 struct Staged {
   std::string uri;
   std::string path;  // a local file in the repo's staging directory
+  // Asked for an appender: the bytes it appends follow `size` bytes, which are base's content
+  // (a CID) or, with after_queued, what the writes still queued for uri leave there. Neither,
+  // with size > 0: a file without a CID (iptf://meta/), which the appender copies.
+  std::string base;
+  uint64_t size = 0;
+  bool after_queued = false;
 };
 
 // What the plugin reads of iptf/status's answer.

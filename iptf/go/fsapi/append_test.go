@@ -5,10 +5,12 @@ import (
 	"context"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/ipfs/kubo/config"
 
 	"iptf.io/node/extend"
+	"iptf.io/node/writeback"
 )
 
 // A file written, then extended twice (as a flush of a file still open, and as an append after
@@ -90,5 +92,72 @@ func TestAppendToABadBase(t *testing.T) {
 		if got := codeOfCall(t, err); got != want {
 			t.Errorf("base %q: %s (%v), want %s", base, got, err, want)
 		}
+	}
+}
+
+// An appender opened while the file's last write is still queued starts after what that write
+// leaves, without waiting for it; the node takes the file as the queue leaves it, and the result
+// is `ipfs add`'s CID for the whole content. A base of another size than the file then has
+// (the file changed under the appender) fails the write and leaves the tree as it was.
+func TestAppendAfterQueuedWrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fs := testFS(t)
+	gate := make(chan struct{})
+	q, err := writeback.Open(ctx, fs.Staging, func(ctx context.Context, op writeback.Op) error {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return fs.Apply(ctx, op)
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := fs.WithPending(q)
+	content := make([]byte, 600_000)
+	rand.New(rand.NewSource(5)).Read(content)
+	const target = "iptf://repo/root/train.csv"
+	const cut = 333_333
+
+	if w, err := view.WriteBack(ctx, target, stage(t, fs, content[:cut]), Caller{}); err != nil || !w.Queued {
+		t.Fatalf("first write: %+v, %v", w, err)
+	}
+	st, err := view.Stage(ctx, target, true) // the queue is held: waiting for it would time out
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.AfterQueued || st.Base != "" || st.Size != cut {
+		t.Fatalf("staged for appending after a queued write: %+v", st)
+	}
+	more := stage(t, fs, content[cut:])
+	more.AfterQueued, more.BaseSize = true, cut
+	if w, err := view.WriteBack(ctx, target, more, Caller{}); err != nil || !w.Queued {
+		t.Fatalf("append: %+v, %v", w, err)
+	}
+	close(gate)
+	got, err := view.Stat(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := addReader(ctx, fs.Env, "all", bytes.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cid != want.String() || got.Size != uint64(len(content)) {
+		t.Fatalf("after the queued append: %s (%d bytes); ipfs add gives %s (%d bytes)", got.Cid, got.Size, want, len(content))
+	}
+	if st, err := view.Stage(ctx, target, true); err != nil || st.AfterQueued || st.Base != want.String() || st.Size != uint64(len(content)) {
+		t.Fatalf("staged for appending with nothing queued: %+v, %v", st, err)
+	}
+
+	stale := stage(t, fs, []byte("late"))
+	stale.AfterQueued, stale.BaseSize = true, cut
+	if _, err := view.Write(ctx, target, stale, Caller{}); codeOfCall(t, err) != FailedPrecondition {
+		t.Fatalf("an append after a base of the wrong size: %v, want FailedPrecondition", err)
+	}
+	if after, err := view.Stat(ctx, target); err != nil || after.Cid != want.String() {
+		t.Fatalf("the tree after the refused append: %+v, %v", after, err)
 	}
 }

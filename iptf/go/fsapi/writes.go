@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ipfs/boxo/mfs"
+	"github.com/ipfs/go-cid"
 
 	"iptf.io/node/protocol"
 	"iptf.io/node/reflog"
@@ -55,7 +56,7 @@ func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, wh
 		// close (ResourceExhausted) instead of a write whose close succeeded.
 		return fs.Write(ctx, raw, staged, who)
 	}
-	if err := fs.Pending.EnqueueWrite(u.Path, staged, who.Pid, who.Program, who.NoLog); err != nil {
+	if err := fs.Pending.EnqueueWrite(u.Path, staged, fs.sizeOnceWritten(ctx, staged), who.Pid, who.Program, who.NoLog); err != nil {
 		return nil, errorf(Internal, u.Raw, "%s", err)
 	}
 	return &protocol.Written{Uri: u.String(), Queued: true}, nil
@@ -109,7 +110,9 @@ func (fs *FS) roomToQueue(staged staging.File) bool {
 // Stage hands a writer of raw a staging file to fill, once raw can take a file: writable,
 // with a parent directory and no directory at it. The tree does not change until the file
 // is handed back (Write, WriteBack), so a write that never completes leaves raw as it was.
-func (fs *FS) Stage(ctx context.Context, raw string) (*protocol.Staged, error) {
+// For an appender it also says what the new bytes follow; when the file's last write is still
+// queued, that is the queued result (AfterQueued), and the appender does not wait for it.
+func (fs *FS) Stage(ctx context.Context, raw string, appending bool) (*protocol.Staged, error) {
 	u, err := parse(raw)
 	if err != nil {
 		return nil, err
@@ -117,19 +120,72 @@ func (fs *FS) Stage(ctx context.Context, raw string) (*protocol.Staged, error) {
 	if err := writable(u); err != nil {
 		return nil, err
 	}
-	if u.Namespace == uri.Repo {
+	staged := &protocol.Staged{Uri: u.String()}
+	queued := false
+	if appending && u.Namespace == uri.Repo && fs.Pending != nil {
+		if size, ok := fs.Pending.SizeAfterQueue(u.Path); ok {
+			queued, staged.AfterQueued, staged.Size = true, true, uint64(size)
+		}
+	}
+	if u.Namespace == uri.Repo && !queued {
 		if err := fs.settle(ctx, u); err != nil {
 			return nil, err
 		}
+	}
+	if u.Namespace == uri.Repo {
 		if err := fs.checkFileTarget(u); err != nil {
 			return nil, err
 		}
 	}
-	path, err := staging.Create(fs.Staging)
-	if err != nil {
+	if appending && !queued {
+		st, err := fs.Stat(ctx, u.Raw)
+		var classified *Error
+		switch {
+		case errors.As(err, &classified) && classified.Code == NotFound: // appending to nothing creates it
+		case err != nil:
+			return nil, err
+		case st.Type == protocol.TypeDirectory:
+			return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
+		default:
+			staged.Base, staged.Size = st.Cid, st.Size
+		}
+	}
+	if staged.Path, err = staging.Create(fs.Staging); err != nil {
 		return nil, classify(u.Raw, err)
 	}
-	return &protocol.Staged{Uri: u.String(), Path: path}, nil
+	return staged, nil
+}
+
+// sizeOnceWritten is the size of the file staged makes (-1 when it cannot tell cheaply).
+func (fs *FS) sizeOnceWritten(ctx context.Context, staged staging.File) int64 {
+	size := staged.Size
+	if size < 0 {
+		st, err := os.Stat(staged.Path)
+		if err != nil {
+			return -1
+		}
+		size = st.Size()
+	}
+	size -= staged.Offset
+	switch {
+	case staged.AfterQueued:
+		return staged.BaseSize + size
+	case staged.Base == "":
+		return size
+	}
+	c, err := cid.Decode(staged.Base)
+	if err != nil {
+		return -1
+	}
+	nd, err := fs.Node.DAG.Get(ctx, c)
+	if err != nil {
+		return -1
+	}
+	_, baseSize, err := describe(staged.Base, nd)
+	if err != nil {
+		return -1
+	}
+	return int64(baseSize) + size
 }
 
 // writeTarget parses the URI a staged file is written to, and checks that the staged file is
@@ -145,8 +201,11 @@ func (fs *FS) writeTarget(raw string, staged staging.File) (uri.URI, error) {
 	if err := staging.Check(fs.Staging, staged.Path); err != nil {
 		return u, errorf(InvalidArgument, u.Raw, "%s", err)
 	}
-	if staged.Base != "" && u.Namespace == uri.Meta {
+	if staged.HasBase() && u.Namespace == uri.Meta {
 		return u, errorf(InvalidArgument, u.Raw, "a command to a meta path has no base")
+	}
+	if staged.AfterQueued && (staged.Base != "" || staged.BaseSize < 0) {
+		return u, errorf(InvalidArgument, u.Raw, "a write after the queued ones takes a base size and no base CID")
 	}
 	return u, nil
 }
@@ -163,11 +222,49 @@ func (fs *FS) checkFileTarget(u uri.URI) error {
 	return nil
 }
 
+// baseNow turns a write after the queued ones into a write after the file now at u, once
+// those are applied: the file must be the BaseSize bytes the appender started from.
+func (fs *FS) baseNow(ctx context.Context, u uri.URI, staged staging.File) (staging.File, error) {
+	fs.tree.Lock()
+	fsn, err := fs.lookup(u.Path)
+	fs.tree.Unlock()
+	staged.AfterQueued = false
+	if errors.Is(err, os.ErrNotExist) && staged.BaseSize == 0 {
+		return staged, nil // the queued writes left nothing: the bytes are the whole file
+	}
+	if err != nil {
+		return staged, errorf(FailedPrecondition, u.Raw, "was removed while being appended to")
+	}
+	nd, err := fsn.GetNode()
+	if err != nil {
+		return staged, classify(u.Raw, err)
+	}
+	kind, size, err := describe(u.Raw, nd)
+	if err != nil {
+		return staged, err
+	}
+	if kind != protocol.TypeFile {
+		return staged, errorf(FailedPrecondition, u.Raw, "became a directory while being appended to")
+	}
+	if int64(size) != staged.BaseSize {
+		return staged, errorf(FailedPrecondition, u.Raw,
+			"changed while being appended to: it holds %d bytes, not the %d the appender started after", size, staged.BaseSize)
+	}
+	staged.Base = nd.Cid().String()
+	return staged, nil
+}
+
 // importAndPlace imports staged as `iptf add` would and puts the result at u.
 func (fs *FS) importAndPlace(ctx context.Context, u uri.URI, staged staging.File, who Caller,
 	persist bool) (*protocol.Written, error) {
 	if _, _, err := fs.parentDir(u); err != nil {
 		return nil, err
+	}
+	if staged.AfterQueued {
+		var err error
+		if staged, err = fs.baseNow(ctx, u, staged); err != nil {
+			return nil, err
+		}
 	}
 	unlock := fs.Node.Blockstore.PinLock(ctx) // keep GC off the new blocks until they are linked
 	defer unlock.Unlock(ctx)

@@ -128,7 +128,10 @@ var fsCommands = map[string]*cmds.Command{
 			cmds.Int64Option("size", "How many of the staged file's first bytes are its content (default: all)."),
 			cmds.StringOption("base", "CID (or iptf://ipfs/ URI) whose content comes before the staged bytes: "+
 				"the file is extended, not imported again."),
-			cmds.Int64Option("offset", "With base: where, in the staged file, the bytes after base start."),
+			cmds.Int64Option("offset", "With a base: where, in the staged file, the bytes after it start."),
+			cmds.BoolOption("after-queued", "The base is what the writes queued for the URI leave there (base-size bytes): "+
+				"an append opened before they were applied."),
+			cmds.Int64Option("base-size", "With after-queued: the size of the file the appender started after."),
 			cmds.BoolOption(noLogOption, "Leave the write out of the reflog."),
 			cmds.BoolOption("queue", "Return once the file is queued: the node then owns the staged file and "+
 				"applies it in the background; operations on the path wait for it."),
@@ -145,7 +148,9 @@ var fsCommands = map[string]*cmds.Command{
 			staged.Base, _ = req.Options["base"].(string)
 			staged.Base = strings.TrimPrefix(staged.Base, uri.Scheme+"ipfs/")
 			staged.Offset, _ = req.Options["offset"].(int64)
-			if staged.Offset < 0 || staged.Offset > 0 && staged.Base == "" || staged.Size >= 0 && staged.Offset > staged.Size {
+			staged.AfterQueued, _ = req.Options["after-queued"].(bool)
+			staged.BaseSize, _ = req.Options["base-size"].(int64)
+			if staged.Offset < 0 || staged.Offset > 0 && !staged.HasBase() || staged.Size >= 0 && staged.Offset > staged.Size {
 				return nil, &fsapi.Error{Code: fsapi.InvalidArgument, URI: req.Arguments[0],
 					Why: "offset must lie within the staged bytes, and needs a base"}
 			}

@@ -16,9 +16,11 @@ import (
 // and which spare is reused, and checks that the target can take a file before any byte is
 // written.
 var stageCmd = fsCommand("Hand out a staging file for writing an iptf://repo/root/ (or meta) URI.",
-	[]cmds.Argument{uriArg("uri", "iptf:// URI to be written")}, nil,
+	[]cmds.Argument{uriArg("uri", "iptf:// URI to be written")},
+	[]cmds.Option{cmds.BoolOption("append", "The writer appends: say what its bytes follow (Base, Size, AfterQueued).")},
 	func(req *cmds.Request, fs *fsapi.FS) (*protocol.Staged, error) {
-		return fs.Stage(req.Context, req.Arguments[0])
+		appending, _ := req.Options["append"].(bool)
+		return fs.Stage(req.Context, req.Arguments[0], appending)
 	})
 
 // Writeback is the `writeback` command group: what to do with queued writes that failed.

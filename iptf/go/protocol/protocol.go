@@ -79,10 +79,16 @@ type Written struct {
 }
 
 // Staged is iptf/stage's answer: a local file handed to a writer, who overwrites it from its
-// start and then sends iptf/write the URI, this path and the number of bytes written.
+// start and then sends iptf/write the URI, this path and the number of bytes written. Asked
+// with append=true, it also says what the appended bytes follow: Size bytes, which are Base's
+// content (a CID), or, with AfterQueued, what the writes still queued for the URI leave there.
+// Neither (Size > 0) is a file without a CID (an iptf://meta/ file): the appender copies it.
 type Staged struct {
-	Uri  string `json:"Uri"`
-	Path string `json:"Path"` // the local staging file (not a URI)
+	Uri         string `json:"Uri"`
+	Path        string `json:"Path"` // the local staging file (not a URI)
+	Base        string `json:"Base,omitempty"`
+	Size        uint64 `json:"Size,omitempty"`
+	AfterQueued bool   `json:"AfterQueued,omitempty"`
 }
 
 // Done is the empty answer of a command that only changes things (iptf/mkdir, rm, mv).

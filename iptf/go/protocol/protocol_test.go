@@ -49,6 +49,10 @@ var fixtures = map[string]any{
 		Name: "iptf://ipns/k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8"},
 	"done.json":  Done{},
 	"stage.json": Staged{Uri: "iptf://repo/root/data/train.tfrecord", Path: "/home/u/.iptf/staging/write-3f9a1c"},
+	"stage-append.json": Staged{Uri: "iptf://repo/root/logs/train.csv", Path: "/home/u/.iptf/staging/write-77b0e2",
+		Base: fileID, Size: 393216},
+	"stage-append-queued.json": Staged{Uri: "iptf://repo/root/logs/train.csv", Path: "/home/u/.iptf/staging/write-9c41d5",
+		Size: 1441792, AfterQueued: true},
 	"writeback.json": HandledWrites{Writes: []FailedWrite{
 		{Kind: KindWrite, Uri: "iptf://repo/root/ckpt/model.index", Staged: "/home/u/.iptf/staging/w-17", Why: "ResourceExhausted: no space left on the repo's disk", Code: "ResourceExhausted"},
 	}},

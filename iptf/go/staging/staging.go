@@ -43,8 +43,15 @@ type File struct {
 	Path   string
 	Size   int64
 	Base   string // CID of the content before the staged bytes ("" for none)
-	Offset int64  // where, in Path, the bytes after Base start (0 without Base)
+	Offset int64  // where, in Path, the bytes after the base start (0 without a base)
+	// AfterQueued: the base is what the writes queued for the path leave there, BaseSize bytes
+	// (an append opened while the file's last write was still queued); Base is then "".
+	AfterQueued bool
+	BaseSize    int64
 }
+
+// HasBase reports whether the staged bytes follow other content (a CID, or queued writes).
+func (f File) HasBase() bool { return f.Base != "" || f.AfterQueued }
 
 // Whole is the size of a staged file whose every byte is content.
 const Whole int64 = -1

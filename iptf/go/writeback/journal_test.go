@@ -156,7 +156,7 @@ func TestJournalThatCannotBeCompactedIsReused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a journal that cannot be compacted stops the queue: %v", err)
 	}
-	if err := q.EnqueueWrite("/three", three, 1, "p", false); err != nil {
+	if err := q.EnqueueWrite("/three", three, -1, 1, "p", false); err != nil {
 		t.Fatal(err)
 	}
 	read, err := readJournal(filepath.Join(dir, journalName))

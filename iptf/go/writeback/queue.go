@@ -45,7 +45,12 @@ type Op struct {
 	Staged  string    `json:"staged,omitempty"` // Write: the local file holding the bytes
 	Size    *int64    `json:"size,omitempty"`   // Write: how many of its first bytes are content (nil: all)
 	Base    string    `json:"base,omitempty"`   // Write: CID whose content the staged bytes follow
-	Offset  int64     `json:"offset,omitempty"` // Write: where the bytes after Base start in Staged
+	Offset  int64     `json:"offset,omitempty"` // Write: where the bytes after the base start in Staged
+	// Write: the base is what the ops before this one leave at Path, BaseSize bytes long.
+	AfterQueued bool  `json:"after_queued,omitempty"`
+	BaseSize    int64 `json:"base_size,omitempty"`
+	// Write: the file's size once the op is applied, when known as it was queued.
+	Total *int64 `json:"total,omitempty"`
 	Pid     int       `json:"pid,omitempty"`    // who wrote it, for the reflog
 	Program string    `json:"program,omitempty"`
 	NoLog   bool      `json:"nolog,omitempty"`
@@ -60,7 +65,8 @@ type Op struct {
 
 // StagedFile is a Write's staged content.
 func (op Op) StagedFile() staging.File {
-	f := staging.File{Path: op.Staged, Size: staging.Whole, Base: op.Base, Offset: op.Offset}
+	f := staging.File{Path: op.Staged, Size: staging.Whole, Base: op.Base, Offset: op.Offset,
+		AfterQueued: op.AfterQueued, BaseSize: op.BaseSize}
 	if op.Size != nil {
 		f.Size = *op.Size
 	}
@@ -158,16 +164,39 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 }
 
 // EnqueueWrite queues the import of staged to path; the queue owns the staged file from now
-// on, and keeps it as a spare once imported (package staging).
-func (q *Queue) EnqueueWrite(path string, staged staging.File, pid int, program string, noLog bool) error {
+// on, and keeps it as a spare once imported (package staging). total is the file's size once
+// the write is applied (negative when unknown).
+func (q *Queue) EnqueueWrite(path string, staged staging.File, total int64, pid int, program string, noLog bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	op := Op{Kind: Write, Path: path, Staged: staged.Path, Base: staged.Base, Offset: staged.Offset, Pid: pid,
-		Program: program, NoLog: noLog, Closed: time.Now().UTC()}
+	op := Op{Kind: Write, Path: path, Staged: staged.Path, Base: staged.Base, Offset: staged.Offset,
+		AfterQueued: staged.AfterQueued, BaseSize: staged.BaseSize, Pid: pid, Program: program, NoLog: noLog,
+		Closed: time.Now().UTC()}
 	if staged.Size >= 0 {
 		op.Size = &staged.Size
 	}
+	if total >= 0 {
+		op.Total = &total
+	}
 	return q.push(op)
+}
+
+// SizeAfterQueue is the size of the file the queued ops leave at p, when the last of them to
+// touch p is a write of p whose size is known: an appender can start from it without waiting.
+func (q *Queue) SizeAfterQueue(p string) (int64, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := len(q.ops) - 1; i >= 0; i-- {
+		op := q.ops[i]
+		if !op.touches(p) {
+			continue
+		}
+		if op.Kind == Write && op.Path == p && op.Total != nil {
+			return *op.Total, true
+		}
+		return 0, false
+	}
+	return 0, false
 }
 
 // EnqueueMoveOfQueued queues renaming src to dst when the file at src is itself still being

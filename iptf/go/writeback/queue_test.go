@@ -111,10 +111,10 @@ func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := q.EnqueueWrite("/a/x", first, 1, "p", false); err != nil {
+	if err := q.EnqueueWrite("/a/x", first, -1, 1, "p", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.EnqueueWrite("/a/x", second, 1, "p", false); err != nil {
+	if err := q.EnqueueWrite("/a/x", second, -1, 1, "p", false); err != nil {
 		t.Fatal(err)
 	}
 	if !q.Queued("/a/x") || q.Queued("/a/y") || q.Len() != 2 {
@@ -161,7 +161,7 @@ func TestMoveOfQueuedFileFollowsItsWrite(t *testing.T) {
 	if ok, _ := q.EnqueueMoveOfQueued("/tmp", "/final"); ok {
 		t.Fatal("queued a rename of a file nothing is writing")
 	}
-	if err := q.EnqueueWrite("/tmp", staged(t, dir, "ckpt"), 0, "", false); err != nil {
+	if err := q.EnqueueWrite("/tmp", staged(t, dir, "ckpt"), -1, 0, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := q.EnqueueMoveOfQueued("/tmp", "/final"); !ok || err != nil {
@@ -191,7 +191,7 @@ func TestFailedWriteKeepsItsBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := staged(t, dir, "precious")
-	if err := q.EnqueueWrite("/full", f, 0, "", false); err != nil {
+	if err := q.EnqueueWrite("/full", f, -1, 0, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.WaitFor(waitCtx(t), "/full"); err != nil {
@@ -216,7 +216,7 @@ func TestJournalAppliesWhatAStoppedNodeLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/one", "/two"} {
-		if err := q.EnqueueWrite(p, staged(t, dir, "bytes of "+p), 7, "train.py", false); err != nil {
+		if err := q.EnqueueWrite(p, staged(t, dir, "bytes of "+p), -1, 7, "train.py", false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,7 +275,7 @@ func TestFailuresPersistBlockAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := staged(t, dir, "weights")
-	if err := q.EnqueueWrite("/ckpt", f, 1, "train", false); err != nil {
+	if err := q.EnqueueWrite("/ckpt", f, -1, 1, "train", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.WaitFor(waitCtx(t), "/ckpt"); err != nil {
@@ -331,7 +331,7 @@ func TestSupersededFailureIsKeptUntilDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := staged(t, dir, "old")
-	if err := q.EnqueueWrite("/a", f, 0, "", false); err != nil {
+	if err := q.EnqueueWrite("/a", f, -1, 0, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.WaitFor(waitCtx(t), "/a"); err != nil {
@@ -384,7 +384,7 @@ func TestAnUnrecordedFailureStaysJournaled(t *testing.T) {
 	}
 
 	q := run()
-	if err := q.EnqueueWrite("/ckpt", staged(t, dir, "weights"), 1, "train", false); err != nil {
+	if err := q.EnqueueWrite("/ckpt", staged(t, dir, "weights"), -1, 1, "train", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.WaitFor(waitCtx(t), "/ckpt"); err != nil {
@@ -433,7 +433,7 @@ func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
 		return nil
 	})
 	for i := 0; i < 10; i++ {
-		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), 1, "p", false); err != nil {
+		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), -1, 1, "p", false); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 { // the first is being applied alone: the others queue up behind it
@@ -471,7 +471,7 @@ func TestAFailedFlushFailsItsBatch(t *testing.T) {
 	}
 	q.BatchWrites(func(context.Context, []string) error { return errors.New("no space left on device") })
 	f := staged(t, dir, "kept")
-	if err := q.EnqueueWrite("/x", f, 1, "p", false); err != nil {
+	if err := q.EnqueueWrite("/x", f, -1, 1, "p", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.WaitFor(waitCtx(t), "/x"); err != nil {
@@ -504,14 +504,14 @@ func TestWritesAfterASlowFlushAreGatheredIntoOneBatch(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // a large folder's flush
 		return nil
 	})
-	if err := q.EnqueueWrite("/d/first", staged(t, dir, "first"), 1, "p", false); err != nil {
+	if err := q.EnqueueWrite("/d/first", staged(t, dir, "first"), -1, 1, "p", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.WaitFor(waitCtx(t), "/d/first"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ { // a writer closing a file every few milliseconds, after the slow flush
-		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), 1, "p", false); err != nil {
+		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), -1, 1, "p", false); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)

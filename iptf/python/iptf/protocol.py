@@ -131,15 +131,21 @@ class Written:
 
 @dataclass(frozen=True)
 class Staged:
-    """iptf/stage's answer: the local file to write a URI's new content into."""
+    """iptf/stage's answer: the local file to write a URI's new content into and, for an
+    appender, what its bytes follow: `size` bytes, `base`'s content or, with `after_queued`,
+    what the writes still queued for the URI leave there."""
 
     uri: str
     path: str
+    base: str = ""
+    size: int = 0
+    after_queued: bool = False
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> Staged:
         """Decode iptf/stage's answer."""
-        return cls(str(j["Uri"]), str(j["Path"]))
+        return cls(str(j["Uri"]), str(j["Path"]), str(j.get("Base", "")), int(j.get("Size", 0)),
+                   bool(j.get("AfterQueued", False)))
 
 
 @dataclass(frozen=True)

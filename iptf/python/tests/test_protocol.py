@@ -69,6 +69,10 @@ def test_written() -> None:
 def test_staged_and_handled_writes() -> None:
     staged = protocol.decode("iptf/stage", fixture("stage.json"), protocol.Staged.from_json)
     assert staged == protocol.Staged("iptf://repo/root/data/train.tfrecord", "/home/u/.iptf/staging/write-3f9a1c")
+    appending = protocol.decode("iptf/stage", fixture("stage-append.json"), protocol.Staged.from_json)
+    assert (appending.base, appending.size, appending.after_queued) == (FILE_CID, 393216, False)
+    queued = protocol.decode("iptf/stage", fixture("stage-append-queued.json"), protocol.Staged.from_json)
+    assert (queued.base, queued.size, queued.after_queued) == ("", 1441792, True)
     handled = protocol.decode("writeback/retry", fixture("writeback.json"), protocol.handled_writes_from_json)
     assert [(w.kind, w.uri, w.code, w.superseded) for w in handled] == [
         ("write", "iptf://repo/root/ckpt/model.index", "ResourceExhausted", False)]
