@@ -38,20 +38,20 @@ const (
 
 // Op is one queued change to the tree. Paths are paths in the tree ("/a/b").
 type Op struct {
-	Seq     uint64    `json:"seq"`
-	Kind    Kind      `json:"kind"`
-	Path    string    `json:"path"`
-	Dst     string    `json:"dst,omitempty"`
-	Staged  string    `json:"staged,omitempty"` // Write: the local file holding the bytes
-	Size    *int64    `json:"size,omitempty"`   // Write: how many of its first bytes are content (nil: all)
-	Base    string    `json:"base,omitempty"`   // Write: CID whose content the staged bytes follow
-	Offset  int64     `json:"offset,omitempty"` // Write: where the bytes after the base start in Staged
+	Seq    uint64 `json:"seq"`
+	Kind   Kind   `json:"kind"`
+	Path   string `json:"path"`
+	Dst    string `json:"dst,omitempty"`
+	Staged string `json:"staged,omitempty"` // Write: the local file holding the bytes
+	Size   *int64 `json:"size,omitempty"`   // Write: how many of its first bytes are content (nil: all)
+	Base   string `json:"base,omitempty"`   // Write: CID whose content the staged bytes follow
+	Offset int64  `json:"offset,omitempty"` // Write: where the bytes after the base start in Staged
 	// Write: the base is what the ops before this one leave at Path, BaseSize bytes long.
 	AfterQueued bool  `json:"after_queued,omitempty"`
 	BaseSize    int64 `json:"base_size,omitempty"`
 	// Write: the file's size once the op is applied, when known as it was queued.
-	Total *int64 `json:"total,omitempty"`
-	Pid     int       `json:"pid,omitempty"`    // who wrote it, for the reflog
+	Total   *int64    `json:"total,omitempty"`
+	Pid     int       `json:"pid,omitempty"` // who wrote it, for the reflog
 	Program string    `json:"program,omitempty"`
 	NoLog   bool      `json:"nolog,omitempty"`
 	Closed  time.Time `json:"closed,omitempty"` // Write: when the writer closed the file
