@@ -204,13 +204,7 @@ class StagedFile {
   }
 
   // A file dropped without Close keeps what was written, as a local file would.
-  ~StagedFile() {
-    if (fd_ >= 0) {
-      (void)Push();
-      close(fd_);
-    }
-    if (!handed_over_) unlink(path_.c_str());
-  }
+  ~StagedFile() { (void)Close(); }
 
   const std::string& uri() const { return uri_; }
   uint64_t Tell() const { return size_; }
@@ -231,28 +225,58 @@ class StagedFile {
     return Ok();
   }
 
-  // Hands the staged content to the node if it changed since the last time.
-  Status Push(bool nolog = false) {
+  // Sync: puts the staged content at the URI before it returns, if it changed since the last
+  // time (after the flushes still queued).
+  Status Push() {
     if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
     if (!failed_.ok()) return failed_;
     if (Status s = FlushBuffer(); !s.ok()) return s;
     if (!dirty_) return Ok();
     Written written;
-    if (Status s = api::Write(uri_, Content(), nolog, &written); !s.ok()) return s;
+    if (Status s = api::Write(uri_, Content(), /*nolog=*/false, &written); !s.ok()) return s;
     StartAfter(written.cid, size_, /*staged_from=*/start_);
     dirty_ = false;
     return Ok();
   }
 
-  // After a failed write the staging file misses bytes the writer counts as written: the close
-  // reports that failure again and drops the file, and the URI keeps what it held.
+  // Flush: hands the staged content so far to the node's write-back queue, as a local file's
+  // flush hands its buffer to the page cache: readers of the URI see it (they wait for the
+  // queue), and the writer goes on without waiting for the import. The file stays the writer's
+  // (kept): what it writes next follows what the queue leaves at the URI.
+  Status PushBack() {
+    if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
+    if (!failed_.ok()) return failed_;
+    if (Status s = FlushBuffer(); !s.ok()) return s;
+    if (!dirty_) return Ok();
+    Written written;
+    if (Status s = api::WriteBack(uri_, Content(), /*keep=*/true, /*nolog=*/false, &written); !s.ok()) return s;
+    if (written.queued) {
+      StartAfterQueued(size_, /*staged_from=*/start_);
+      flushes_queued_ = true;
+    } else {
+      StartAfter(written.cid, size_, /*staged_from=*/start_);  // the node imported it at once
+    }
+    dirty_ = false;
+    return Ok();
+  }
+
+  // Hands the file over to the node, which puts it at the URI in the background. After a failed
+  // write the staging file misses bytes the writer counts as written: the close reports that
+  // failure again, and the URI keeps what it held (with the flushes queued before).
   Status Close() {
     if (fd_ < 0) return Ok();
     Status s = failed_.ok() ? FlushBuffer() : failed_;
-    if (s.ok() && dirty_) s = api::WriteBack(uri_, Content(), &handed_over_);
+    // With flushes still queued (they read this file) the close hands the file over even when
+    // nothing was written since, so that the queue, not the writer, lets it go.
+    if (s.ok() && (dirty_ || flushes_queued_)) {
+      Written written;
+      s = api::WriteBack(uri_, Content(), /*keep=*/false, /*nolog=*/!dirty_, &written);
+      handed_over_ = s.ok() && written.queued;
+    }
     close(fd_);
     fd_ = -1;
-    if (!handed_over_) unlink(path_.c_str());
+    // A flush still queued may read the file: it is left for the node's sweep of dead writers.
+    if (!handed_over_ && !(flushes_queued_ && !s.ok())) unlink(path_.c_str());
     return s;
   }
 
@@ -278,9 +302,13 @@ class StagedFile {
   }
   // The base is what the writes queued for the URI leave there, size bytes: the node takes it
   // once they are applied (and refuses the write if the file is not that size then).
-  void StartAfterQueued(uint64_t size) {
-    StartAfter("", size);
+  void StartAfterQueued(uint64_t size, uint64_t staged_from) {
+    StartAfter("", size, staged_from);
     after_queued_ = true;
+  }
+  void StartAfterQueued(uint64_t size) {
+    StartAfterQueued(size, size);
+    size_ = size;
   }
 
   // What the node is to put at the URI: the base, then the staged bytes written since.
@@ -339,6 +367,7 @@ class StagedFile {
   uint64_t start_ = 0;      // the file offset of the staging file's first byte
   bool dirty_ = false;  // changed since the last push
   bool handed_over_ = false;  // the node owns the staging file (it applies it in the background)
+  bool flushes_queued_ = false;  // flushes of this file went to the write-back queue (kept)
   Status failed_ = Ok();      // the write to the staging file that failed, if one did
   std::string buf_;     // small appends gather here (TFRecordWriter makes three per record)
 };
@@ -384,7 +413,7 @@ static int64_t Tell(const TF_WritableFile* file, TF_Status* status) {
 }
 
 static void Flush(const TF_WritableFile* file, TF_Status* status) {
-  Set(status, File(file)->Push(), File(file)->uri());
+  Set(status, File(file)->PushBack(), File(file)->uri());
 }
 
 static void Sync(const TF_WritableFile* file, TF_Status* status) {

@@ -120,17 +120,15 @@ Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Wr
   return protocol::DecodeWritten("iptf/write", body, out);
 }
 
-Status WriteBack(const std::string& uri, const StagedContent& staged, bool* queued) {
-  *queued = false;
+Status WriteBack(const std::string& uri, const StagedContent& staged, bool keep, bool nolog, Written* out) {
   std::string body;
   auto params = WriteParams(uri, staged);
   params.push_back({"queue", "true"});
+  if (keep) params.push_back({"keep", "true"});
+  if (nolog) params.push_back({"nolog", "true"});
   if (Status s = client::Call("iptf/write", params, &body, ImportOptions(staged.size - staged.offset)); !s.ok())
     return s;
-  Written written;
-  if (Status s = protocol::DecodeWritten("iptf/write", body, &written); !s.ok()) return s;
-  *queued = written.queued;
-  return Ok();
+  return protocol::DecodeWritten("iptf/write", body, out);
 }
 
 Status Mkdir(const std::string& uri, bool parents) {

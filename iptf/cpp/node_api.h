@@ -44,8 +44,10 @@ struct StagedContent {
 // Puts the staged content at uri before returning; nolog leaves the write out of the reflog.
 Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Written* out);
 // Hands the staged content to the node, which puts it at uri in the background (every
-// operation on uri waits for it). queued: the node now owns the file (else it applied it).
-Status WriteBack(const std::string& uri, const StagedContent& staged, bool* queued);
+// operation on uri waits for it). out->queued: the node queued it (else it applied it, and
+// out->cid names the content). keep: a flush, the writer keeps writing the staged file, which
+// stays its own; otherwise the node owns the file once it is queued.
+Status WriteBack(const std::string& uri, const StagedContent& staged, bool keep, bool nolog, Written* out);
 Status Mkdir(const std::string& uri, bool parents);
 // kind: "file", "dir" or "recursive".
 Status Remove(const std::string& uri, const char* kind);

@@ -96,7 +96,8 @@ func (fs *FS) roomToQueue(staged staging.File) bool {
 		}
 		size = st.Size()
 	}
-	need := staging.ImportCost(size) + staging.ImportCost(fs.Pending.QueuedBytes()) + staging.SpaceMargin
+	// Only the bytes after the base are imported (a flush's staged file holds the whole file).
+	need := staging.ImportCost(size-staged.Offset) + staging.ImportCost(fs.Pending.QueuedBytes()) + staging.SpaceMargin
 	free, err := staging.Free(fs.Staging)
 	if err != nil {
 		return false

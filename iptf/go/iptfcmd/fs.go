@@ -135,6 +135,8 @@ var fsCommands = map[string]*cmds.Command{
 			cmds.BoolOption(noLogOption, "Leave the write out of the reflog."),
 			cmds.BoolOption("queue", "Return once the file is queued: the node then owns the staged file and "+
 				"applies it in the background; operations on the path wait for it."),
+			cmds.BoolOption("keep", "With queue: a flush. The writer keeps writing the staged file; the node reads "+
+				"its first size bytes and leaves the file to the writer, whose close hands it over."),
 		}, callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Written, error) {
 			staged := staging.File{Size: staging.Whole}
@@ -150,6 +152,7 @@ var fsCommands = map[string]*cmds.Command{
 			staged.Offset, _ = req.Options["offset"].(int64)
 			staged.AfterQueued, _ = req.Options["after-queued"].(bool)
 			staged.BaseSize, _ = req.Options["base-size"].(int64)
+			staged.Kept, _ = req.Options["keep"].(bool)
 			if staged.Offset < 0 || staged.Offset > 0 && !staged.HasBase() || staged.Size >= 0 && staged.Offset > staged.Size {
 				return nil, &fsapi.Error{Code: fsapi.InvalidArgument, URI: req.Arguments[0],
 					Why: "offset must lie within the staged bytes, and needs a base"}

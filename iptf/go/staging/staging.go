@@ -48,6 +48,9 @@ type File struct {
 	// (an append opened while the file's last write was still queued); Base is then "".
 	AfterQueued bool
 	BaseSize    int64
+	// Kept: a flush of a file its writer keeps writing; the node reads the first Size bytes
+	// and leaves the file to the writer, whose close hands it over.
+	Kept bool
 }
 
 // HasBase reports whether the staged bytes follow other content (a CID, or queued writes).

@@ -50,7 +50,11 @@ type Op struct {
 	AfterQueued bool  `json:"after_queued,omitempty"`
 	BaseSize    int64 `json:"base_size,omitempty"`
 	// Write: the file's size once the op is applied, when known as it was queued.
-	Total   *int64    `json:"total,omitempty"`
+	Total *int64 `json:"total,omitempty"`
+	// Write: a flush; its writer keeps writing Staged (the queue reads its first Size bytes
+	// and neither recycles nor deletes it: the writer's close hands it over).
+	Keep bool `json:"keep,omitempty"`
+
 	Pid     int       `json:"pid,omitempty"` // who wrote it, for the reflog
 	Program string    `json:"program,omitempty"`
 	NoLog   bool      `json:"nolog,omitempty"`
@@ -66,7 +70,7 @@ type Op struct {
 // StagedFile is a Write's staged content.
 func (op Op) StagedFile() staging.File {
 	f := staging.File{Path: op.Staged, Size: staging.Whole, Base: op.Base, Offset: op.Offset,
-		AfterQueued: op.AfterQueued, BaseSize: op.BaseSize}
+		AfterQueued: op.AfterQueued, BaseSize: op.BaseSize, Kept: op.Keep}
 	if op.Size != nil {
 		f.Size = *op.Size
 	}
@@ -170,8 +174,8 @@ func (q *Queue) EnqueueWrite(path string, staged staging.File, total int64, pid 
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	op := Op{Kind: Write, Path: path, Staged: staged.Path, Base: staged.Base, Offset: staged.Offset,
-		AfterQueued: staged.AfterQueued, BaseSize: staged.BaseSize, Pid: pid, Program: program, NoLog: noLog,
-		Closed: time.Now().UTC()}
+		AfterQueued: staged.AfterQueued, BaseSize: staged.BaseSize, Keep: staged.Kept, Pid: pid, Program: program,
+		NoLog: noLog, Closed: time.Now().UTC()}
 	if staged.Size >= 0 {
 		op.Size = &staged.Size
 	}
@@ -469,9 +473,10 @@ func (q *Queue) finish(op Op, err error, abandoned bool) {
 	if recorded {
 		q.journalDone(op.Seq)
 	}
-	if err == nil && op.Kind == Write && !abandoned {
+	if err == nil && op.Kind == Write && !abandoned && !op.Keep {
 		// The staged file is given up only once the journal says the write is done: a node
-		// killed before that applies the write again, from the same file.
+		// killed before that applies the write again, from the same file. A flush's file is
+		// still its writer's.
 		if rmErr := staging.Recycle(op.Staged); rmErr != nil && !os.IsNotExist(rmErr) {
 			log.Warnf("recycling the staged file %s: %s", op.Staged, rmErr)
 		}
@@ -535,8 +540,8 @@ func (q *Queue) Retry(paths ...string) ([]Failure, error) {
 func (q *Queue) Discard(paths ...string) ([]Failure, error) {
 	want := func(f Failure) bool { return matches(f, paths) }
 	return q.handleFailures(want, func(f Failure) error {
-		if f.Op.Staged == "" {
-			return nil
+		if f.Op.Staged == "" || f.Op.Keep {
+			return nil // a flush's file is its writer's, and its later writes read it too
 		}
 		if err := os.Remove(f.Op.Staged); err != nil && !os.IsNotExist(err) {
 			return err
@@ -594,9 +599,9 @@ func (q *Queue) QueuedBytes() int64 {
 			continue
 		}
 		if op.Size != nil {
-			total += *op.Size
+			total += *op.Size - op.Offset // the bytes before Offset follow a base, imported already
 		} else if st, err := os.Stat(op.Staged); err == nil {
-			total += st.Size()
+			total += st.Size() - op.Offset
 		}
 	}
 	return total

@@ -5,6 +5,7 @@ Real TensorFlow, real node."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import datetime, timezone
@@ -124,6 +125,41 @@ os.kill(pid, signal.SIGKILL)
     assert size.stdout.split() == [str(SIZE), "False"], size.stderr
     assert r.status()["QueuedWrites"] == 0
     assert journal(r) == [] and not list((r.path / "staging").glob("write-*"))
+
+
+def test_flushed_bytes_survive_a_killed_node_and_their_writer(repo_factory, tmp_path: Path) -> None:
+    """A flush queues what was written so far and returns: the node killed right after applies it
+    when it next runs, a later flush follows it, and the writer killed before close loses nothing
+    it flushed. The file then holds exactly the flushed bytes, under `add`'s CID."""
+    r: IptfRepo = repo_factory("flushed")
+    first, second, unflushed = random_bytes(SIZE, seed=51), random_bytes(3 << 20, seed=52), b"never flushed"
+    (tmp_path / "first.bin").write_bytes(first)
+    (tmp_path / "second.bin").write_bytes(second)
+    writer = run_tf(r, f"""
+import json, os, signal, subprocess, sys
+tf.io.gfile.exists('iptf://repo/root')  # starts the node
+status = subprocess.run([sys.executable, '-m', 'iptf', 'status', '--json'], capture_output=True, check=True)
+f = tf.io.gfile.GFile('iptf://repo/root/events.log', 'wb')
+f.write(open(sys.argv[1], 'rb').read())
+f.flush()
+os.kill(json.loads(status.stdout)['Pid'], signal.SIGKILL)
+print(open(sys.argv[3]).read(), flush=True)  # what the killed node had journaled
+f.write(open(sys.argv[2], 'rb').read())
+f.flush()  # reaches the next node, started on demand
+f.write({unflushed!r})
+os.kill(os.getpid(), signal.SIGKILL)  # the writer dies before close
+""", argv=(str(tmp_path / "first.bin"), str(tmp_path / "second.bin"), str(r.path / "staging" / "writeback.jsonl")))
+    assert writer.returncode == -9, writer.stderr[-3000:]
+    journaled = [json.loads(line) for line in writer.stdout.splitlines() if line.startswith("{")]
+    assert any(e.get("keep") and e.get("path") == "/events.log" for e in journaled), \
+        f"the flush was not queued (or was applied before the kill): {journaled}"
+    read = run_tf(r, "import hashlib; print(hashlib.sha256(tf.io.gfile.GFile('iptf://repo/root/events.log', 'rb')"
+                     ".read()).hexdigest())")
+    assert read.returncode == 0, read.stderr[-3000:]
+    assert read.stdout.split()[-1] == hashlib.sha256(first + second).hexdigest()
+    (tmp_path / "flushed.bin").write_bytes(first + second)
+    assert r.out("files", "stat", "--hash", "/events.log") == r.out("add", "-Q", "--only-hash", str(tmp_path / "flushed.bin"))
+    assert r.status()["QueuedWrites"] == 0 and not r.status().get("FailedWrites")
 
 
 def test_a_huge_and_a_damaged_journal_line_do_not_poison_the_tree(repo_factory) -> None:
