@@ -250,14 +250,17 @@ func (q *Queue) push(op Op) error {
 	return nil
 }
 
-// WaitFor returns once no queued op touches any of paths (or ctx ends).
+// WaitFor returns once no op queued before the call touches any of paths (or ctx ends).
 func (q *Queue) WaitFor(ctx context.Context, paths ...string) error {
+	q.mu.Lock()
+	asked := q.nextSeq // ops queued later are not waited for: a writer that keeps flushing cannot starve readers
+	q.mu.Unlock()
 	for {
 		q.mu.Lock()
 		pending := false
 		for _, op := range q.ops {
 			for _, p := range paths {
-				pending = pending || op.touches(p)
+				pending = pending || op.Seq <= asked && op.touches(p)
 			}
 		}
 		changed := q.changed

@@ -528,3 +528,34 @@ func TestWritesAfterASlowFlushAreGatheredIntoOneBatch(t *testing.T) {
 		t.Fatalf("/d/f4 holds %q", body)
 	}
 }
+
+// A waiter waits for the ops queued before it asked, not for those queued while it waits: a
+// writer flushing a file again and again cannot keep its readers waiting.
+func TestAWaiterDoesNotWaitForLaterOps(t *testing.T) {
+	q, tr, dir := gatedQueue(t)
+	if err := q.EnqueueWrite("/log", staged(t, dir, "first"), -1, 1, "p", false); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- q.WaitFor(waitCtx(t), "/log") }()
+	for q.waitersForTest() == 0 { // the waiter has looked at the queue
+		time.Sleep(time.Millisecond)
+	}
+	if err := q.EnqueueWrite("/log", staged(t, dir, "second"), -1, 1, "p", false); err != nil {
+		t.Fatal(err)
+	}
+	tr.gate <- struct{}{} // the first write only; the second stays held
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := tr.get("/log"); body != "first" || q.Len() != 1 {
+		t.Fatalf("the waiter returned with /log holding %q and %d ops queued", body, q.Len())
+	}
+	tr.gate <- struct{}{}
+}
+
+func (q *Queue) waitersForTest() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiting
+}
