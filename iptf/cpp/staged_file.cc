@@ -49,10 +49,8 @@ Status StagedFile::Append(const char* data, size_t n) {
 }
 
 Status StagedFile::Push() {
-  if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
-  if (!failed_.ok()) return failed_;
-  if (Status s = FlushBuffer(); !s.ok()) return s;
-  if (!dirty_) return Ok();
+  bool changed = false;
+  if (Status s = Buffered(&changed); !s.ok() || !changed) return s;
   Written written;
   if (Status s = api::Write(uri_, Content(), /*nolog=*/false, &written); !s.ok()) return s;
   StartAfter(written.cid, size_, /*staged_from=*/start_);
@@ -61,10 +59,8 @@ Status StagedFile::Push() {
 }
 
 Status StagedFile::PushBack() {
-  if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
-  if (!failed_.ok()) return failed_;
-  if (Status s = FlushBuffer(); !s.ok()) return s;
-  if (!dirty_) return Ok();
+  bool changed = false;
+  if (Status s = Buffered(&changed); !s.ok() || !changed) return s;
   Written written;
   if (Status s = api::WriteBack(uri_, Content(), /*keep=*/true, /*nolog=*/false, &written); !s.ok()) return s;
   if (written.queued) {
@@ -143,6 +139,14 @@ Status StagedFile::CopyFrom(const ReadableFile& src) {
     off += done;
     size_ += done;
   }
+  return Ok();
+}
+
+Status StagedFile::Buffered(bool* changed) {
+  if (fd_ < 0) return Error(TF_FAILED_PRECONDITION, "file already closed");
+  if (!failed_.ok()) return failed_;
+  if (Status s = FlushBuffer(); !s.ok()) return s;
+  *changed = dirty_;
   return Ok();
 }
 

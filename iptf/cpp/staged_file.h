@@ -73,6 +73,10 @@ class StagedFile {
 
   Status CopyFrom(const ReadableFile& src);
 
+  // Before a push: writes the buffered appends to the staging file and says whether anything
+  // changed since the last push (a closed or failed file is an error).
+  Status Buffered(bool* changed);
+
   Status FlushBuffer();
 
   // Writes every byte or marks the file failed (part of the bytes may have landed).
