@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -21,9 +20,7 @@ from typing import Callable, Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "iptf" / "python" / "tests"))
-
-from helpers import free_port, get_json, wait_until  # noqa: E402
+from harness import free_port, get_json, wait_until
 
 IMAGE = os.environ.get("IPTF_TEST_IMAGE", "")
 # Set by `make image-test` (the OCI runtime, ulimits the host allows).

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import random_bytes
+from harness import random_bytes
 
 ROUNDS = 200
 FLUSHES = 256

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 
 MiB = 1 << 20
 LIMIT = 64 * MiB

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 
 SIZE = 512 << 20
 CHUNK = 8 << 20

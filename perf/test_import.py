@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anchors import sha256_mb_per_s
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 from peers.kubo022 import Kubo022
 
 SIZE = 256 << 20

@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 
-from netns import IptfHost, TestBed, check_fetch, drop_node, fresh_client, fresh_client_fetch, require_netns
+from harness.netns import IptfHost, TestBed, check_fetch, drop_node, fresh_client, fresh_client_fetch, require_netns
 
 SIZE = 32 << 20
 RATE_MBIT = 80

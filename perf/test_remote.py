@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 from peers.kubo022 import Kubo022
 
 SIZE = 64 << 20

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 
 READ_SIZE = 512 << 20
 WRITE_SIZE = 256 << 20

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent / "iptf" / "python" / "tests"))
-sys.path.insert(0, str(HERE))
-
-from helpers import IptfRepo  # noqa: E402
+from harness import IptfRepo
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 from leakutil import MiB, NodeDebug, pprof_top, proc_status, results_dir, slope, start_node, mib
 
 CYCLES = int(os.environ.get("LEAKCHECK_NODE_CYCLES", "300"))

@@ -44,7 +44,7 @@ import pytest
 
 memray = pytest.importorskip("memray")  # `make venv` installs it (pyproject's dev group)
 
-from helpers import IptfRepo
+from harness import IptfRepo
 from leakutil import GiB, MiB, NodeDebug, RssSampler, mib, pprof_top, results_dir, slope, start_node
 
 HERE = Path(__file__).resolve().parent

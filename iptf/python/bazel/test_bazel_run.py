@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 WORKSPACE = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(WORKSPACE / "iptf" / "python" / "tests"))
-
-from helpers import free_port, wait_for_tensorboard_run  # noqa: E402
+from harness import free_port, wait_for_tensorboard_run
 
 FOO = """
 import hashlib, sys

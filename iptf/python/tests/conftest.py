@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from helpers import IptfRepo  # noqa: E402
+from harness import IptfRepo
 
 
 @pytest.fixture
@@ -42,7 +39,7 @@ def repo_factory(tmp_path: Path) -> Iterator:
 @pytest.fixture(scope="session")
 def tf_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IptfRepo]:
     """The repo of in-process TensorFlow tests (the plugin talks to one repo per process)."""
-    from tf_support import start_session_repo
+    from harness.tf_support import start_session_repo
 
     r = start_session_repo(tmp_path_factory.mktemp("tf") / "repo")
     yield r

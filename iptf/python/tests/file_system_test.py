@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo, random_bytes, wait_until
-from tf_support import run_tf
+from harness import IptfRepo, random_bytes, wait_until
+from harness.tf_support import run_tf
 
 ROOT = "iptf://repo/root"
 

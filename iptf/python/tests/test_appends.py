@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo
-from tf_support import run_tf
+from harness import IptfRepo
+from harness.tf_support import run_tf
 
 ROOT = "iptf://repo/root"
 

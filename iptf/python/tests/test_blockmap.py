@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 
 from iptf.protocol import FileMap, decode
 

@@ -14,8 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
-from helpers import IptfRepo, random_bytes, wait_until
-from tf_support import SUBPROCESS_PRELUDE
+from harness import IptfRepo, random_bytes, wait_until
+from harness.tf_support import SUBPROCESS_PRELUDE
 
 MiB = 1 << 20
 LIMIT = 64 * MiB

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from helpers import IPTF, IptfRepo
+from harness import IPTF, IptfRepo
 
 
 def test_help_lists_kubo_and_iptf_commands(repo: IptfRepo) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 from peers.helia import HeliaPeer
 from peers.kubo022 import kubo022_cid
 

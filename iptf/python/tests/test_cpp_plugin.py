@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from helpers import IptfRepo
+from harness import IptfRepo
 
 from iptf._binary import node_binary
 

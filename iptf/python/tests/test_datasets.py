@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import IptfRepo
-from tf_support import run_tf
+from harness import IptfRepo
+from harness.tf_support import run_tf
 
 import iptf.datasets
 from iptf.datasets import mnist

@@ -15,7 +15,7 @@ import pytest
 
 import iptf
 from iptf.client import node as current_node
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 from iptf.fsspec import IptfFileSystem, calls
 
 ROOT = "iptf://repo/root"

@@ -19,8 +19,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
-from tf_support import run_tf
+from harness import IptfRepo, random_bytes
+from harness.tf_support import run_tf
 
 ROOT = "iptf://repo/root"
 MiB = 1 << 20

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IPTF, pid_alive, wait_until
+from harness import IPTF, pid_alive, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 # The suite's source, read-only: a checkout named by the variable, or the copy beside the project.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from netns import IptfHost, TestBed, popen_in, require_netns, stop_process, wait_for
+from harness.netns import IptfHost, TestBed, popen_in, require_netns, stop_process, wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(300)]
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 from peers.helia import HeliaPeer
 from peers.kubo022 import Kubo022
 from peers.kubo_current import KuboCurrent

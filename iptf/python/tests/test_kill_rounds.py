@@ -19,8 +19,8 @@ import subprocess
 import sys
 import time
 
-from helpers import IptfRepo, pid_alive, wait_until
-from tf_support import SUBPROCESS_PRELUDE
+from harness import IptfRepo, pid_alive, wait_until
+from harness.tf_support import SUBPROCESS_PRELUDE
 
 ROUNDS = 100
 

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import IPTF, IptfRepo, pid_alive, random_bytes, wait_until
-from tf_support import run_tf
+from harness import IPTF, IptfRepo, pid_alive, random_bytes, wait_until
+from harness.tf_support import run_tf
 
 
 def node_processes(repo: Path) -> list[int]:

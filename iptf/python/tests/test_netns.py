@@ -1,6 +1,6 @@
 """IPTF nodes on a real (namespaced) network: mDNS discovery, fetching from several rate-limited
 providers, TensorFlow reading through a node whose content lives elsewhere, and no leaks into the
-root namespace. Needs root and `ip netns`; skipped otherwise. See netns.py for the bed."""
+root namespace. Needs root and `ip netns`; skipped otherwise. See harness/netns.py for the bed."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from netns import (IptfHost, TestBed, fresh_client_fetch, node_env, require_netns, root_connections_of,
+from harness.netns import (IptfHost, TestBed, fresh_client_fetch, node_env, require_netns, root_connections_of,
                    root_network_state, run_in, wait_for)
-from tf_support import SUBPROCESS_PRELUDE
+from harness.tf_support import SUBPROCESS_PRELUDE
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(150)]
 

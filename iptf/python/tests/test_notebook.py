@@ -43,7 +43,7 @@ def test_notebook_runs_on_a_fresh_kernel(tmp_path: Path) -> None:
         client.execute(env=env)
     finally:
         for config in tmp_path.glob("iptf-notebook-*/repo/config"):  # a notebook that stopped midway
-            from helpers import IptfRepo
+            from harness import IptfRepo
 
             IptfRepo(config.parent).stop()
     code = [c for c in nb.cells if c.cell_type == "code"]

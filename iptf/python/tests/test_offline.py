@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import IptfRepo
-from netns import IP, require_netns
+from harness import IptfRepo
+from harness.netns import IP, require_netns
 
 STRACE = shutil.which("strace")
 # Address families a node may use: its own socket, and the kernel's (interface lists).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import IptfRepo
+from harness import IptfRepo
 
 LABELS = "iptf://repo/root/data/labels.csv"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import filecmp
 from pathlib import Path
 
-from helpers import IptfRepo, random_bytes
+from harness import IptfRepo, random_bytes
 
 CHUNK = 256 * 1024
 

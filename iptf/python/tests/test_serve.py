@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from helpers import IPTF, IptfRepo, random_bytes, wait_until
+from harness import IPTF, IptfRepo, random_bytes, wait_until
 
 
 def free_port() -> int:

@@ -11,8 +11,8 @@ from typing import Iterator
 
 import pytest
 
-from helpers import IptfRepo, random_bytes
-from venvs import ROOT, Venv, built_wheel, make_env, make_repo
+from harness import IptfRepo, random_bytes
+from harness.venvs import ROOT, Venv, built_wheel, make_env, make_repo
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import IPTF, IptfRepo, pid_alive, wait_until
-from tf_support import run_tf
+from harness import IPTF, IptfRepo, pid_alive, wait_until
+from harness.tf_support import run_tf
 
 
 def reflog_entries(repo: IptfRepo, *filters: str) -> list[dict]:

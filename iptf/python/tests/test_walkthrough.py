@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from docscript import shell_script
-from helpers import IptfRepo, free_port
+from harness.docscript import shell_script
+from harness import IptfRepo, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 PAGE = ROOT / "docs" / "walkthrough.md"

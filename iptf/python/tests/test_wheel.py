@@ -17,8 +17,8 @@ from typing import Iterator
 
 import pytest
 
-from helpers import IptfRepo, free_port, random_bytes, wait_for_tensorboard_run
-from venvs import Venv, built_wheel, make_env, make_repo
+from harness import IptfRepo, free_port, random_bytes, wait_for_tensorboard_run
+from harness.venvs import Venv, built_wheel, make_env, make_repo
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from helpers import IptfRepo, random_bytes
-from tf_support import run_tf
+from harness import IptfRepo, random_bytes
+from harness.tf_support import run_tf
 
 ROOT = "iptf://repo/root"
 SIZE = 96 << 20  # takes the node well over 100 ms to import
@@ -209,7 +209,7 @@ def test_a_writer_killed_before_close_is_reported(repo_factory) -> None:
     import sys
     import time
 
-    from tf_support import SUBPROCESS_PRELUDE
+    from harness.tf_support import SUBPROCESS_PRELUDE
 
     repo = repo_factory("killed-writer")
     repo.out("files", "ls", "/")  # the node is up

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import IptfRepo
+from .repo import IptfRepo
 
 SUBPROCESS_PRELUDE = "import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3'); import tensorflow as tf\n"
 

@@ -36,7 +36,7 @@ from typing import Iterable, Mapping, Sequence
 IP = shutil.which("ip") or "/usr/sbin/ip"
 TC = shutil.which("tc") or "/usr/sbin/tc"
 NODE_BINARY = os.environ.get("IPTF_NODE_BINARY") or str(
-    Path(__file__).resolve().parents[1] / "iptf" / "bin" / "iptf-node")
+    Path(__file__).resolve().parents[2] / "iptf" / "bin" / "iptf-node")
 SWARM_PORT = 4001
 # Variables that must not leak from the test's environment into a bed's nodes.
 _DROP_ENV = ("IPFS_PATH", "IPTF_OFFLINE", "IPTF_ON_DEMAND", "IPTF_PATH", "IPTF_AUTOSTART")
