@@ -117,7 +117,7 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
 
     read_s = statistics.median(timed_rounds(net, "read", read))
     get_s = statistics.median(timed_rounds(net, "get", lambda c, cid, out: c.run("get", "-o", str(out), cid)))
-    # `pin add` is kubo's walk of the DAG, one bitswap session; its bytes are read back after.
+    # `pin add` fetches through the same engine before kubo's walk pins; its bytes are read back after.
     pin_s = statistics.median(timed_rounds(net, "pin", lambda c, cid, out: c.run("pin", "add", cid),
                                            then=pinned_bytes))
     four_s = benchmark.stats.stats.median

@@ -73,21 +73,38 @@ type piece struct {
 
 // Ensure makes the bytes [offset, offset+length) of the file rooted at root local.
 func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uint64) error {
-	return f.ensure(ctx, root, offset, length, nil)
+	_, err := f.ensure(ctx, root, offset, length, nil)
+	return err
 }
 
-// ensure is Ensure; with held set, it holds every block of the range (see Hold) and adds
-// the releases to held.
-func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uint64, held *[]func()) error {
+// Keep makes [offset, offset+length) of the file local and holds its blocks (see Hold) until
+// release is called, for a caller that keeps them by other means afterwards (a pin). It
+// returns how many blocks below root the range has. release is never nil.
+func (f *Fetcher) Keep(ctx context.Context, root ipld.Node, offset, length uint64) (blocks int, release func(), err error) {
+	var held []func()
+	release = func() {
+		for _, r := range held {
+			r()
+		}
+	}
+	blocks, err = f.ensure(ctx, root, offset, length, &held)
+	return blocks, release, err
+}
+
+// ensure is Ensure, and counts the blocks of the range; with held set, it holds every block
+// of the range (see Hold) and adds the releases to held.
+func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uint64, held *[]func()) (int, error) {
 	if length == 0 {
-		return nil
+		return 0, nil
 	}
 	end := offset + length
 	level, err := overlapping(root, 0, offset, end)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	count := 0
 	for len(level) > 0 {
+		count += len(level)
 		cids := make([]cid.Cid, len(level))
 		for i, p := range level {
 			cids[i] = p.c
@@ -99,7 +116,7 @@ func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uin
 			f.Used(cids)
 		}
 		if err := f.getAll(ctx, root.Cid(), level); err != nil {
-			return err
+			return count, err
 		}
 		var next []piece
 		for _, p := range level {
@@ -108,21 +125,21 @@ func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uin
 			}
 			blk, err := f.node.Blockstore.Get(ctx, p.c)
 			if err != nil {
-				return err
+				return count, err
 			}
 			nd, err := dag.DecodeProtobuf(blk.RawData())
 			if err != nil {
-				return fmt.Errorf("%s: %w", p.c, err)
+				return count, fmt.Errorf("%s: %w", p.c, err)
 			}
 			children, err := overlapping(nd, p.offset, offset, end)
 			if err != nil {
-				return err
+				return count, err
 			}
 			next = append(next, children...)
 		}
 		level = next
 	}
-	return nil
+	return count, nil
 }
 
 // overlapping lists the children of nd (which starts at base in the file) that hold bytes
@@ -260,20 +277,9 @@ func (f *Fetcher) Prefetch(root ipld.Node, offset, length uint64) {
 }
 
 // Read makes [offset, offset+length) local, held until release is called (the caller reads
-// it meanwhile), and, when the reader is going through the file in order, starts fetching the
-// window after it. release is never nil.
+// it meanwhile), and, when the reader is going through the file in order, fetches the window
+// after it at the same time. release is never nil.
 func (f *Fetcher) Read(ctx context.Context, root ipld.Node, size, offset, length uint64) (release func(), err error) {
-	var held []func()
-	release = func() {
-		for _, r := range held {
-			r()
-		}
-		held = nil
-	}
-	if err := f.ensure(ctx, root, offset, length, &held); err != nil {
-		release()
-		return func() {}, err
-	}
 	end := offset + length
 	f.mu.Lock()
 	last, seen := f.lastEnd[root.Cid()]
@@ -281,7 +287,20 @@ func (f *Fetcher) Read(ctx context.Context, root ipld.Node, size, offset, length
 	f.mu.Unlock()
 	sequential := offset == 0 || seen && offset+(1<<20) >= last && offset <= last+(1<<20)
 	if sequential && end < size {
+		// Started before this range is fetched, so the wants of both fill the links together
+		// (the blocks they share are asked for once: see steerer.fetch).
 		f.Prefetch(root, end, min(DefaultWindow, size-end))
+	}
+	var held []func()
+	release = func() {
+		for _, r := range held {
+			r()
+		}
+		held = nil
+	}
+	if _, err := f.ensure(ctx, root, offset, length, &held); err != nil {
+		release()
+		return func() {}, err
 	}
 	return release, nil
 }

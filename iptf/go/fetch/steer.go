@@ -55,6 +55,7 @@ type steerer struct {
 
 	mu      sync.Mutex
 	wants   map[cid.Cid]chan<- answer // blocks wanted by a running fetch
+	landed  map[cid.Cid]chan struct{} // closed when that fetch has stored the block, or gave up on it
 	probes  map[cid.Cid]chan<- answer // blocks asked about (want-have) to find holders
 	senders map[peer.ID]*sender
 	holders map[cid.Cid]holders // per file root
@@ -67,7 +68,7 @@ func newSteerer(h host.Host) *steerer {
 	return &steerer{
 		// Its own connect-event manager, never started: the node's bitswap tracks peers.
 		host: h, net: bsnet.NewFromIpfsHost(h, bsnet.WithConnectEventManager(bsnetwork.NewConnectEventManager())),
-		wants: map[cid.Cid]chan<- answer{}, probes: map[cid.Cid]chan<- answer{},
+		wants: map[cid.Cid]chan<- answer{}, landed: map[cid.Cid]chan struct{}{}, probes: map[cid.Cid]chan<- answer{},
 		senders: map[peer.ID]*sender{}, holders: map[cid.Cid]holders{},
 		prio: math.MaxInt32,
 	}
@@ -228,28 +229,26 @@ func (s *steerer) connected(peers []peer.ID) []peer.ID {
 }
 
 // fetch gets the missing blocks from peers, each want-block to the peer with the fewest
-// outstanding, and stores them with put. Blocks it does not get this way (no peer left that
-// has them, or wanted by another fetch already) are left for the caller's bitswap session.
+// outstanding, and stores them with put. A block another running fetch wants already is not
+// asked for twice: this fetch waits until that one has stored it or given up. Blocks it does
+// not get (no peer left that has them, or the other fetch gave up) are left for the caller's
+// bitswap session.
 func (s *steerer) fetch(ctx context.Context, peers []peer.ID, missing []cid.Cid, put func(blocks.Block) error) error {
 	answers := make(chan answer, len(missing)+len(peers)*steerPerPeer)
 	s.mu.Lock()
-	var mine []cid.Cid // the wants this fetch registered (another fetch may have the others)
+	var mine []cid.Cid           // the wants this fetch registered
+	var others []<-chan struct{} // when the blocks other fetches want have landed
 	for _, c := range missing {
-		if _, taken := s.wants[c]; !taken {
-			s.wants[c] = answers
-			mine = append(mine, c)
+		if _, taken := s.wants[c]; taken {
+			others = append(others, s.landed[c])
+			continue
 		}
+		s.wants[c] = answers
+		s.landed[c] = make(chan struct{})
+		mine = append(mine, c)
 	}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		for _, c := range mine {
-			if s.wants[c] == answers {
-				delete(s.wants, c)
-			}
-		}
-		s.mu.Unlock()
-	}()
+	defer s.release(mine, answers)
 
 	run := newSteerRun(peers, mine)
 	tick := time.NewTicker(steerTick)
@@ -274,6 +273,7 @@ func (s *steerer) fetch(ctx context.Context, peers []peer.ID, missing []cid.Cid,
 				if err := put(a.block); err != nil {
 					return err
 				}
+				s.release([]cid.Cid{a.block.Cid()}, answers)
 			case a.dontHave:
 				run.refused(a.from)
 			}
@@ -287,7 +287,29 @@ func (s *steerer) fetch(ctx context.Context, peers []peer.ID, missing []cid.Cid,
 		}
 	}
 	s.cancelAll(run)
+	s.release(mine, answers) // before waiting: a fetch waiting for these must not wait for this one
+	for _, landed := range others {
+		select {
+		case <-landed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
+}
+
+// release ends the wants of cids that the fetch answering on answers registered: the block
+// landed, or the fetch gave up on it.
+func (s *steerer) release(cids []cid.Cid, answers chan answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cids {
+		if s.wants[c] == answers {
+			delete(s.wants, c)
+			close(s.landed[c])
+			delete(s.landed, c)
+		}
+	}
 }
 
 // cancelAll cancels what a fetch still has outstanding, so peers do not send it later.

@@ -1,7 +1,11 @@
 package fetch
 
 import (
+	"context"
 	"testing"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -92,5 +96,46 @@ func TestSteerRunExpiresDisconnectedPeers(t *testing.T) {
 	run.expire(func([]peer.ID) []peer.ID { return nil })
 	if !run.stuck() {
 		t.Fatal("no peer left, but the run is not stuck")
+	}
+}
+
+// A fetch that needs a block another fetch has asked for does not ask again: it waits until
+// that fetch has stored it (or given up on it), and a fetch that gives up does not wait for
+// the others before letting its own wants go (two fetches waiting on each other).
+func TestAFetchWaitsForABlockAnotherFetchWants(t *testing.T) {
+	s := &steerer{wants: map[cid.Cid]chan<- answer{}, landed: map[cid.Cid]chan struct{}{},
+		probes: map[cid.Cid]chan<- answer{}, senders: map[peer.ID]*sender{}, holders: map[cid.Cid]holders{}}
+	shared := testCids(t, 2)
+	first := make(chan answer, 1)
+	s.wants[shared[0]] = first
+	s.landed[shared[0]] = make(chan struct{})
+
+	done := make(chan error, 1)
+	go func() {
+		// No peers: its own want (shared[1]) is given up at once; shared[0] is the first fetch's.
+		done <- s.fetch(context.Background(), nil, shared, func(blocks.Block) error { return nil })
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the fetch returned (%v) while the block another fetch wants had not landed", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	s.mu.Lock()
+	_, stillWanted := s.wants[shared[1]]
+	s.mu.Unlock()
+	if stillWanted {
+		t.Fatal("a fetch that gave up on a block kept its want while waiting for another fetch")
+	}
+	s.release([]cid.Cid{shared[0]}, first)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the fetch still waits after the block landed")
+	}
+	if len(s.wants) != 0 || len(s.landed) != 0 {
+		t.Fatalf("wants left behind: %v %v", s.wants, s.landed)
 	}
 }

@@ -50,6 +50,7 @@ func init() {
 	iptfcmd.SettleBefore(iptfcmd.Reflog) // a file closed before `reflog` ran is listed by it
 	iptfcmd.ReadThroughFetcher(corecmds.Root.Subcommands["cat"])
 	iptfcmd.GetThroughFetcher(corecmds.Root.Subcommands["get"])
+	iptfcmd.PinThroughFetcher(corecmds.Root.Subcommands["pin"].Subcommands["add"])
 	iptfcmd.Classify(iptfcmd.Root)
 	iptfcmd.Classify(iptfcmd.Reflog)
 	iptfcmd.ClassifyKnown(corecmds.Root.Subcommands["add"]) // the Python API's add and cid_of
