@@ -8,6 +8,7 @@ package fetch
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -196,6 +197,10 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 		}
 	}
 	sess := blockservice.NewSession(ctx, f.node.Blocks)
+	// In a random order: peers fetching the same file at the same time then hold different
+	// blocks early and can serve each other, instead of all asking its first holder for the
+	// same blocks in the same order.
+	rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
 	todo := make(chan cid.Cid, len(missing))
 	for _, c := range missing {
 		todo <- c
