@@ -48,8 +48,9 @@ func ReadThroughFetcher(c *cmds.Command) {
 			total = min(total, uint64(limit))
 		}
 		res.SetLength(total)
-		return res.Emit(out)
+		return emitStream(res, out)
 	})
+	streamsInChunks(c)
 }
 
 // throughEngine runs a kubo command as run does, with the node's filesystem (and so its fetch

@@ -230,12 +230,13 @@ var readCmd = &cmds.Command{
 		if err != nil {
 			return err
 		}
-		return res.Emit(r)
+		return emitStream(res, r)
 	},
 }
 
 func init() {
 	Root.Subcommands["read"] = readCmd
+	streamsInChunks(readCmd)
 	for name, c := range fsCommands {
 		Root.Subcommands[name] = c
 	}

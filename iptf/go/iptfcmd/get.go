@@ -60,8 +60,9 @@ func GetThroughFetcher(c *cmds.Command) {
 		} else {
 			res.SetContentType("application/x-tar")
 		}
-		return res.Emit(reader)
+		return emitStream(res, reader)
 	})
+	streamsInChunks(c)
 }
 
 // compressionLevel reads --compress and --compression-level as kubo's get does.
