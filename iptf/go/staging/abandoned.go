@@ -28,7 +28,8 @@ const AbandonedGrace = 24 * time.Hour
 var ErrNoProcessTable = errors.New("the open files of processes cannot be listed here")
 
 // Sweep lists the abandoned writer files in dir and removes those abandoned for longer than
-// grace. owned reports the files the node has taken over (queued or failed writes).
+// grace. owned reports the files the node has taken over (queued or failed writes). Spares left
+// in dir itself by earlier versions (now in SpareDir) are removed.
 func Sweep(dir string, owned func(path string) bool, grace time.Duration, now time.Time) ([]Abandoned, error) {
 	names, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -39,6 +40,11 @@ func Sweep(dir string, owned func(path string) bool, grace time.Duration, now ti
 	}
 	var candidates []Abandoned
 	for _, e := range names {
+		if strings.HasPrefix(e.Name(), SparePrefix) && e.Type().IsRegular() {
+			// A spare of an earlier version, kept beside the writers' files: only a cache.
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
 		if !strings.HasPrefix(e.Name(), WriterPrefix) || !e.Type().IsRegular() {
 			continue
 		}

@@ -27,7 +27,7 @@ func TestSweepListsOnlyUnownedClosedFilesAndRemovesOldOnes(t *testing.T) {
 	queued := write("write-queued", time.Hour)
 	stillOpen := write("write-open", time.Hour)
 	old := write("write-old", 2*AbandonedGrace)
-	write("spare-aaaa", time.Hour)
+	formerSpare := write("spare-aaaa", time.Hour) // where earlier versions kept spares
 	f, err := os.Open(stillOpen)
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +43,9 @@ func TestSweepListsOnlyUnownedClosedFilesAndRemovesOldOnes(t *testing.T) {
 	}
 	if _, err := os.Stat(old); !os.IsNotExist(err) {
 		t.Fatalf("a file abandoned beyond the grace period is still there: %v", err)
+	}
+	if _, err := os.Stat(formerSpare); !os.IsNotExist(err) {
+		t.Fatalf("a spare beside the writers' files is still there: %v", err)
 	}
 	for _, kept := range []string{crashed, fresh, queued, stillOpen} {
 		if _, err := os.Stat(kept); err != nil {

@@ -22,9 +22,17 @@ import (
 	"syscall"
 )
 
-// SparePrefix starts the name of every spare in the staging directory; Create hands a spare
-// to a writer by renaming it to a writer's staging file name.
+// SparePrefix starts the name of every spare; Create hands a spare to a writer by renaming it
+// to a writer's staging file name.
 const SparePrefix = "spare-"
+
+// SpareDir is the folder of the staging directory that holds the spares. It is apart from the
+// writers' files so that finding a spare lists a handful of names, not every file queued for
+// import (thousands when a writer appends faster than the node imports).
+const SpareDir = "spares"
+
+// SparesOf is the folder of the spares of the staging directory dir.
+func SparesOf(dir string) string { return filepath.Join(dir, SpareDir) }
 
 // Budget for spares: enough for a few checkpoints or shards in flight, small beside a dataset.
 // Below MinSpareBytes a fresh file costs less than the round trip to the node that imports it,
@@ -94,7 +102,7 @@ type readCloser struct {
 	io.Closer
 }
 
-// Recycle keeps the imported staging file path as a spare in its directory, and deletes it
+// Recycle keeps the imported staging file path as a spare of its directory, and deletes it
 // if it is not worth keeping. The spares kept are the largest: a new file evicts smaller
 // spares to fit the budget, since a writer is given the largest spare there is (Create,
 // handing out a spare being evicted, finds it gone and takes another).
@@ -131,7 +139,10 @@ func Recycle(path string) error {
 	if err != nil {
 		return errors.Join(err, os.Remove(path))
 	}
-	if err := os.Rename(path, filepath.Join(dir, name)); err != nil {
+	if err := os.MkdirAll(SparesOf(dir), 0o700); err != nil {
+		return errors.Join(err, os.Remove(path))
+	}
+	if err := os.Rename(path, filepath.Join(SparesOf(dir), name)); err != nil {
 		return errors.Join(err, os.Remove(path))
 	}
 	return nil
@@ -142,16 +153,16 @@ type spare struct {
 	size int64
 }
 
-// spares lists the spares in dir, largest first.
+// spares lists the spares of the staging directory dir, largest first.
 func spares(dir string) []spare {
-	entries, _ := os.ReadDir(dir)
+	entries, _ := os.ReadDir(SparesOf(dir))
 	var found []spare
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), SparePrefix) {
+		if !strings.HasPrefix(e.Name(), SparePrefix) || !e.Type().IsRegular() {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
-			found = append(found, spare{filepath.Join(dir, e.Name()), info.Size()})
+			found = append(found, spare{filepath.Join(SparesOf(dir), e.Name()), info.Size()})
 		}
 	}
 	sort.Slice(found, func(i, j int) bool { return found[i].size > found[j].size })

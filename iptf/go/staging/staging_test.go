@@ -11,7 +11,7 @@ import (
 
 func spareNames(t *testing.T, dir string) []string {
 	t.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, SparePrefix+"*"))
+	names, err := filepath.Glob(filepath.Join(SparesOf(dir), SparePrefix+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}

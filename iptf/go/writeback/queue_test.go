@@ -148,7 +148,7 @@ func TestWritesApplyInOrderAndWaitersSeeThem(t *testing.T) {
 			t.Fatalf("staged file %s left behind after it was applied", f.Path)
 		}
 	}
-	if spares, _ := filepath.Glob(filepath.Join(dir, staging.SparePrefix+"*")); len(spares) != 2 {
+	if spares, _ := filepath.Glob(filepath.Join(staging.SparesOf(dir), staging.SparePrefix+"*")); len(spares) != 2 {
 		t.Fatalf("spares after two applied writes: %v, want both staged files kept for reuse", spares)
 	}
 	if q.Len() != 0 {

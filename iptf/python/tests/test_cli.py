@@ -111,7 +111,7 @@ def test_internal_write_takes_only_the_repo_staging_files(repo: IptfRepo, tmp_pa
             assert "InvalidArgument" in err and "not" in err, err
     assert mine.read_bytes() == b"my own bytes" and outside_named_like_staging.read_bytes() == b"also mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "v.txt", "write-abc"]
-    assert not [p for p in staging.iterdir() if p.name.startswith("spare-")]
+    assert not list(staging.glob("spares/*"))
     assert repo.run("files", "stat", "/v.txt", check=False).returncode != 0
 
     # The repo's own staging file is taken.

@@ -81,7 +81,7 @@ def test_staging_files_are_reused_and_only_their_content_imported(tf, tf_repo: I
     big = f"{ROOT}/spare-big-{uuid.uuid4().hex[:8]}"
     write(tf, big, random_bytes(8 << 20, seed=43))
     tf.io.gfile.stat(big)  # waits for the import, after which the file is a spare
-    spares = {p.stat().st_ino: p.stat().st_size for p in staging.glob("spare-*")}
+    spares = {p.stat().st_ino: p.stat().st_size for p in staging.glob("spares/spare-*")}
     assert spares and max(spares.values()) >= 8 << 20, f"no spare kept after an import: {spares}"
 
     small = random_bytes(1000, seed=44)
@@ -100,7 +100,7 @@ def test_staging_files_are_reused_and_only_their_content_imported(tf, tf_repo: I
     assert tf_repo.out("files", "stat", "--hash", target[len(ROOT):]) == tf_repo.out("add", "-Q", "--only-hash", str(local))
     with tf.io.gfile.GFile(target, "rb") as f:
         assert f.read() == small
-    assert len(list(staging.glob("spare-*"))) <= 4
+    assert len(list(staging.glob("spares/spare-*"))) <= 4
 
 
 def test_queued_writes_survive_a_killed_node(repo_factory) -> None:
