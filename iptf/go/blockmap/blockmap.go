@@ -44,18 +44,42 @@ func NewBuilder(blocks blockstore.Blockstore, locator *Locator) *Builder {
 // Build maps the UnixFS node nd, whose block is already at hand. Maps of files held wholly in
 // block files are kept (see cache.go) and served again without a walk.
 func (b *Builder) Build(ctx context.Context, nd ipld.Node) (*Map, error) {
+	m, _, err := b.BuildWithBlocks(ctx, nd)
+	return m, err
+}
+
+// BuildWithBlocks is Build that also lists the CIDs the spans name, in their order: a kept
+// map keeps them too, so a file opened again costs no decoding of its spans' CIDs.
+func (b *Builder) BuildWithBlocks(ctx context.Context, nd ipld.Node) (*Map, []cid.Cid, error) {
 	if b.maps == nil {
-		return b.build(ctx, nd)
+		m, err := b.build(ctx, nd)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, spanBlocks(m), nil
 	}
 	key := nd.Cid().KeyString()
-	if m := b.maps.get(key); m != nil {
-		return m, nil
+	if m, blocks := b.maps.get(key); m != nil {
+		return m, blocks, nil
 	}
 	m, err := b.build(ctx, nd)
-	if err == nil {
-		b.maps.put(key, m)
+	if err != nil {
+		return nil, nil, err
 	}
-	return m, err
+	blocks := spanBlocks(m)
+	b.maps.put(key, m, blocks)
+	return m, blocks, nil
+}
+
+// spanBlocks lists the blocks (or subtree roots) a map's spans name.
+func spanBlocks(m *Map) []cid.Cid {
+	out := make([]cid.Cid, 0, len(m.Spans))
+	for _, s := range m.Spans {
+		if c, err := cid.Decode(s.Cid); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Forget drops every kept map: call it once blocks may have left the blockstore.

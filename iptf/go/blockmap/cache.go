@@ -3,6 +3,8 @@ package blockmap
 import (
 	"container/list"
 	"sync"
+
+	"github.com/ipfs/go-cid"
 )
 
 // A Builder keeps the maps of files whose every byte is in a local block file, by root CID,
@@ -21,28 +23,30 @@ type mapCache struct {
 }
 
 type cached struct {
-	key string
-	m   *Map
+	key    string
+	m      *Map
+	blocks []cid.Cid // the CIDs m's spans name, decoded once
 }
 
 func newMapCache(maxSpans int) *mapCache {
 	return &mapCache{maxSpans: maxSpans, order: list.New(), byKey: map[string]*list.Element{}}
 }
 
-func (c *mapCache) get(key string) *Map {
+func (c *mapCache) get(key string) (*Map, []cid.Cid) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byKey[key]
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	c.order.MoveToFront(e)
-	m := *e.Value.(*cached).m // callers may change the copy's fields; Spans are shared, never changed
-	return &m
+	kept := e.Value.(*cached)
+	m := *kept.m // callers may change the copy's fields; Spans and blocks are shared, never changed
+	return &m, kept.blocks
 }
 
-// put keeps m if every span of it is in a local block file.
-func (c *mapCache) put(key string, m *Map) {
+// put keeps m, and the CIDs its spans name, if every span of it is in a local block file.
+func (c *mapCache) put(key string, m *Map, blocks []cid.Cid) {
 	if m.Type != "file" || len(m.Spans) == 0 || len(m.Spans) > c.maxSpans {
 		return
 	}
@@ -57,7 +61,7 @@ func (c *mapCache) put(key string, m *Map) {
 		return
 	}
 	kept := *m
-	c.byKey[key] = c.order.PushFront(&cached{key: key, m: &kept})
+	c.byKey[key] = c.order.PushFront(&cached{key: key, m: &kept, blocks: blocks})
 	c.spans += len(m.Spans)
 	for c.spans > c.maxSpans {
 		last := c.order.Back()

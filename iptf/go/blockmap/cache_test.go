@@ -1,6 +1,10 @@
 package blockmap
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ipfs/go-cid"
+)
 
 func TestCacheKeepsOnlyWhollyLocalMapsWithinItsBudget(t *testing.T) {
 	c := newMapCache(4)
@@ -11,28 +15,33 @@ func TestCacheKeepsOnlyWhollyLocalMapsWithinItsBudget(t *testing.T) {
 		}
 		return m
 	}
+	mapOf := func(key string) *Map {
+		m, _ := c.get(key)
+		return m
+	}
+	blocks := []cid.Cid{cid.MustParse("bafkqaaa")}
 	partial := local(2)
 	partial.Spans[1].File = ""
-	c.put("partial", partial)
-	c.put("dir", &Map{Type: "directory"})
-	if c.get("partial") != nil || c.get("dir") != nil {
+	c.put("partial", partial, nil)
+	c.put("dir", &Map{Type: "directory"}, nil)
+	if mapOf("partial") != nil || mapOf("dir") != nil {
 		t.Fatal("kept a map with a span outside the block files, or a directory")
 	}
-	c.put("a", local(2))
-	c.put("b", local(2))
-	if got := c.get("a"); got == nil || len(got.Spans) != 2 {
-		t.Fatalf("a: %+v", got)
+	c.put("a", local(2), blocks)
+	c.put("b", local(2), nil)
+	if got, gotBlocks := c.get("a"); got == nil || len(got.Spans) != 2 || len(gotBlocks) != 1 || !gotBlocks[0].Equals(blocks[0]) {
+		t.Fatalf("a: %+v, blocks %v", got, gotBlocks)
 	}
-	c.put("c", local(2)) // over budget: b is the least recently used
-	if c.get("b") != nil || c.get("a") == nil || c.get("c") == nil {
+	c.put("c", local(2), nil) // over budget: b is the least recently used
+	if mapOf("b") != nil || mapOf("a") == nil || mapOf("c") == nil {
 		t.Fatal("eviction did not drop the least recently used map")
 	}
-	c.put("huge", local(5))
-	if c.get("huge") != nil {
+	c.put("huge", local(5), nil)
+	if mapOf("huge") != nil {
 		t.Fatal("kept a map larger than the whole budget")
 	}
 	c.clear()
-	if c.get("a") != nil || c.spans != 0 {
+	if mapOf("a") != nil || c.spans != 0 {
 		t.Fatal("clear left maps behind")
 	}
 }

@@ -12,7 +12,6 @@ import (
 	offline "github.com/ipfs/boxo/exchange/offline"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	unixfsio "github.com/ipfs/boxo/ipld/unixfs/io"
-	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"iptf.io/node/fetch"
@@ -154,7 +153,7 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*protocol.Opene
 	if err != nil {
 		return nil, err
 	}
-	m, err := fs.Blocks.Build(ctx, nd)
+	m, blocks, err := fs.Blocks.BuildWithBlocks(ctx, nd)
 	if err != nil {
 		return nil, classify(u.Raw, err)
 	}
@@ -163,20 +162,9 @@ func (fs *FS) Open(ctx context.Context, raw string, who Caller) (*protocol.Opene
 	}
 	fs.record(reflog.Read, u, m.Cid, m.Size, who)
 	if fs.Opened != nil {
-		fs.Opened(nd.Cid(), spanBlocks(m))
+		fs.Opened(nd.Cid(), blocks)
 	}
 	return &protocol.Opened{FileMap: *m}, nil
-}
-
-// spanBlocks lists the blocks (or subtree roots) a file map's spans name.
-func spanBlocks(m *protocol.FileMap) []cid.Cid {
-	out := make([]cid.Cid, 0, len(m.Spans))
-	for _, s := range m.Spans {
-		if c, err := cid.Decode(s.Cid); err == nil {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // BlockMap maps the file or directory at raw without fetching any block it does not hold

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NamedTuple, TypeVar
 
 from .errors import IptfError
 
@@ -38,9 +38,11 @@ def decode(command: str, body: bytes | str | dict[str, Any], of: Callable[[dict[
         raise ProtocolError(f"unexpected answer from the node to {command}: {exc!r}") from None
 
 
-@dataclass(frozen=True)
-class Span:
-    """A run of a file's bytes: in a local block file (`file`), or a subtree to fetch by CID."""
+class Span(NamedTuple):
+    """A run of a file's bytes: in a local block file (`file`), or a subtree to fetch by CID.
+
+    A tuple rather than a dataclass: a 512 MiB file's map holds 2048 spans, decoded at every
+    open, and a tuple is built in a fifth of the time."""
 
     offset: int
     length: int

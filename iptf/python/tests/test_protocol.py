@@ -48,7 +48,7 @@ def test_block_maps(name: str) -> None:
     )
     # The fsspec reader finds each offset's span in the decoded map.
     reader_map = ReaderMap.of(m)
-    assert reader_map.find(262143) == m.spans[0] and reader_map.find(262144) == m.spans[1]
+    assert reader_map.index(262143) == 0 and reader_map.index(262144) == 1
 
 
 def test_inline_meta_file() -> None:

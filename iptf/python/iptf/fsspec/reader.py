@@ -40,11 +40,12 @@ class FileMap:
         size = len(data) if data is not None else m.size
         return cls(m.cid, size, m.spans, tuple(s.offset for s in m.spans), data)
 
-    def find(self, pos: int) -> Span:
+    def index(self, pos: int) -> int:
+        """The index of the span holding the byte at pos."""
         i = bisect.bisect_right(self.starts, pos) - 1
         if i < 0 or pos >= self.spans[i].offset + self.spans[i].length:
             raise OSError(f"the node's block map has no block at offset {pos}")
-        return self.spans[i]
+        return i
 
     def splice(self, span: Span, sub: "FileMap") -> "FileMap":
         """This map with span replaced by the spans of its subtree (offsets moved into the file)."""
@@ -132,14 +133,14 @@ class BlockReader(io.RawIOBase):
         """Fill out with the bytes at offset, up to the end of the file; returns how many."""
         n = len(out)
         done = 0
-        m = self._map
         reopened = False
         while done < n:
+            m = self._map
             pos = offset + done
             if pos >= m.size:
                 if self._growable and not reopened:
                     reopened = True
-                    m = self._map = FileMap.of(calls.open_map(self.name))
+                    self._map = FileMap.of(calls.open_map(self.name))
                     continue
                 break
             if m.inline is not None:
@@ -147,14 +148,22 @@ class BlockReader(io.RawIOBase):
                 out[done : done + take] = m.inline[pos : pos + take]
                 done += take
                 continue
-            span = m.find(pos)
-            in_span = pos - span.offset
-            take = min(n - done, span.length - in_span)
-            dst = out[done : done + take]
-            if not (span.file and _pread_into(span.file, span.file_offset + in_span, dst)):
-                self._fetch(span, in_span, dst)
-                m = self._map  # the fetch may have refined the map
-            done += take
+            spans = m.spans
+            i = m.index(pos)
+            # The spans that follow are read in turn, without searching the map again, until
+            # one has to be fetched (which may refine the map).
+            while done < n and i < len(spans):
+                offset_of, length, _, _, file, file_offset = span = spans[i]
+                in_span = offset + done - offset_of
+                if not 0 <= in_span < length:
+                    raise OSError(f"the node's block map has no block at offset {offset + done}")
+                take = min(n - done, length - in_span)
+                dst = out[done : done + take]
+                done += take
+                i += 1
+                if not (file and _pread_into(file, file_offset + in_span, dst)):
+                    self._fetch(span, in_span, dst)
+                    break
         return done
 
     def _fetch(self, span: Span, in_span: int, dst: memoryview) -> None:
