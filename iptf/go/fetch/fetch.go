@@ -1,6 +1,8 @@
 // Package fetch makes byte ranges of UnixFS files local: it finds the blocks a range needs,
 // level by level, and fetches the missing ones with a window of wants outstanding: from the
 // peers that hold the file, each want to the least loaded (steer.go), when there are several;
+// from its one holder and the other connected peers as they come to hold its blocks (a swarm
+// of workers reading one dataset, steer.go) when there is one and others are connected;
 // otherwise, and for whatever that leaves, in a bitswap session. Readahead keeps the next
 // window coming while a reader consumes the current one.
 package fetch
@@ -20,6 +22,7 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/ipfs/kubo/core"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"iptf.io/node/peerguard"
 )
@@ -170,8 +173,9 @@ func overlapping(nd ipld.Node, base, from, to uint64) ([]piece, error) {
 }
 
 // getAll fetches the pieces' root blocks (of the file rooted at root) that are missing:
-// steered to the least loaded of the file's holders when two or more are connected, and
-// what is still missing in one bitswap session with a window of wants outstanding.
+// steered to the least loaded of the file's holders when two or more are connected, or to its
+// one holder and the connected peers that come to hold some, and what is still missing in one
+// bitswap session with a window of wants outstanding.
 func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) error {
 	cids := make([]cid.Cid, len(pieces))
 	for i, p := range pieces {
@@ -185,10 +189,21 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 		wanted := missing
 		defer func() { f.Used(wanted) }()
 	}
-	if f.steer != nil && len(missing) >= minSteered {
-		if peers := f.steer.holdersOf(ctx, root, missing[0]); len(peers) >= 2 {
+	// In a random order when one peer holds the file: peers fetching the same file at the same
+	// time then hold different blocks early and can serve each other, instead of all asking its
+	// holder for the same blocks in the same order. From several holders, in the file's order.
+	shuffle := func() { rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] }) }
+	// A few blocks are not worth a probe for holders; once the holders are known, they are steered too.
+	if f.steer != nil && (len(missing) >= minSteered || f.steer.knowsHolders(root)) {
+		peers := f.steer.holdersOf(ctx, root, missing[0])
+		var sharers []peer.ID
+		if len(peers) == 1 {
+			sharers = f.steer.sharers(peers)
+			shuffle()
+		}
+		if len(peers) >= 2 || len(sharers) > 0 {
 			put := func(b blocks.Block) error { return f.node.Blocks.AddBlock(ctx, b) }
-			if err := f.steer.fetch(ctx, peers, missing, put); err != nil {
+			if err := f.steer.fetch(ctx, root, peers, sharers, missing, f.window(), put); err != nil {
 				return err
 			}
 			if missing, err = f.missing(ctx, missing); err != nil || len(missing) == 0 {
@@ -196,11 +211,8 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 			}
 		}
 	}
+	shuffle()
 	sess := blockservice.NewSession(ctx, f.node.Blocks)
-	// In a random order: peers fetching the same file at the same time then hold different
-	// blocks early and can serve each other, instead of all asking its first holder for the
-	// same blocks in the same order.
-	rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
 	todo := make(chan cid.Cid, len(missing))
 	for _, c := range missing {
 		todo <- c

@@ -113,7 +113,7 @@ func TestAFetchWaitsForABlockAnotherFetchWants(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		// No peers: its own want (shared[1]) is given up at once; shared[0] is the first fetch's.
-		done <- s.fetch(context.Background(), nil, shared, func(blocks.Block) error { return nil })
+		done <- s.fetch(context.Background(), cid.Undef, nil, nil, shared, 0, func(blocks.Block) error { return nil })
 	}()
 	select {
 	case err := <-done:
@@ -137,5 +137,62 @@ func TestAFetchWaitsForABlockAnotherFetchWants(t *testing.T) {
 	}
 	if len(s.wants) != 0 || len(s.landed) != 0 {
 		t.Fatalf("wants left behind: %v %v", s.wants, s.landed)
+	}
+}
+
+func TestSwarmRunPrefersSharersAndSplitsTheHoldersBlocks(t *testing.T) {
+	holder, self := peer.ID("seed"), peer.ID("me")
+	sharers := []peer.ID{"w1", "w2", "w3"}
+	cids := testCids(t, 40)
+	run := newSteerRun([]peer.ID{holder}, cids)
+	run.self, run.alone = self, 12
+	for _, p := range sharers {
+		run.share(p, false)
+	}
+
+	// Nobody heard from yet: the holder gets as many wants as a bitswap session would keep.
+	first := run.assign()
+	if len(first[holder]) != 12 || len(first) != 1 {
+		t.Fatalf("first wants: %v, want 12 to the holder alone", first)
+	}
+	// w1 has a block outstanding at the holder: it is taken back to go to w1.
+	if cancelAt := run.had("w1", first[holder][0]); cancelAt != holder {
+		t.Fatalf("a HAVE for a block outstanding at the holder: cancel at %q, want the holder", cancelAt)
+	}
+	if next := run.assign(); len(next["w1"]) != 1 || next["w1"][0] != first[holder][0] {
+		t.Fatalf("after w1's HAVE: %v, want that block sent to w1", next)
+	}
+	// A peer that is no sharer is not believed.
+	if run.had("stranger", cids[30]) != "" || len(run.has[cids[30]]) != 0 {
+		t.Fatal("a HAVE from a peer that is no sharer was counted")
+	}
+
+	// With w1, w2 and w3 heard from, the holder's wants shrink to two, and it is asked only for
+	// this node's share of the blocks until foreignWait has passed.
+	run.had("w2", cids[39])
+	run.had("w3", cids[38])
+	if got := run.holderLimit(); got != 2 {
+		t.Fatalf("holder limit with three active sharers: %d, want 2", got)
+	}
+	for c := range run.out {
+		run.arrived(c)
+	}
+	for _, c := range run.assign()[holder] {
+		if !run.ownShare(c) {
+			t.Fatalf("%s, another member's share, went to the holder before foreignWait", c)
+		}
+	}
+	run.started = time.Now().Add(-2 * foreignWait)
+	for c := range run.out {
+		run.arrived(c)
+	}
+	foreign := 0
+	for _, c := range run.assign()[holder] {
+		if !run.ownShare(c) {
+			foreign++
+		}
+	}
+	if foreign == 0 {
+		t.Fatal("after foreignWait, the holder was still not asked for the others' share")
 	}
 }
