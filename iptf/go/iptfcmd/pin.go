@@ -32,10 +32,12 @@ const pinWindowsInFlight = 2
 // them, as reads do, and folders' blocks in one session per folder. The blocks are held from
 // the cache's eviction until kubo's walk of the DAG, which then finds them all local, has
 // pinned them. With --progress, the fetch reports as kubo's walk does ("Fetched/Processed N
-// nodes"). Content that is not UnixFS, and whatever the engine could not bring, is left to
-// kubo's walk.
+// nodes"), with the rate and the peers the blocks come from. Content that is not UnixFS, and
+// whatever the engine could not bring, is left to kubo's walk.
 func PinThroughFetcher(c *cmds.Command) {
 	kuboRun := c.Run
+	c.Type = pinProgress{}
+	c.PostRun = cmds.PostRunMap{cmds.CLI: pinPostRun}
 	c.Run = throughEngine(kuboRun, func(req *cmds.Request, res cmds.ResponseEmitter, env cmds.Environment,
 		fs *fsapi.FS) error {
 		if recursive, set := req.Options["recursive"].(bool); set && !recursive {
@@ -46,6 +48,9 @@ func PinThroughFetcher(c *cmds.Command) {
 			return kuboRun(req, res, env)
 		}
 		w := &pinFetch{ctx: req.Context, api: api, fetcher: fs.Fetcher}
+		if nd, err := cmdenv.GetNode(env); err == nil {
+			w.senders = newSenders(nd)
+		}
 		defer w.release()
 		showProgress, _ := req.Options["progress"].(bool)
 		stop := w.reportTo(res, showProgress)
@@ -77,8 +82,9 @@ type pinFetch struct {
 	api     coreiface.CoreAPI
 	fetcher *fetch.Fetcher
 
-	nodes atomic.Int64 // blocks made local or found so
-	bytes atomic.Int64 // their file bytes, for files
+	nodes   atomic.Int64 // blocks made local or found so
+	bytes   atomic.Int64 // their file bytes, for files
+	senders *senders     // the peers blocks come from (nil: none counted)
 
 	mu       sync.Mutex
 	releases []func()
@@ -123,7 +129,8 @@ func (w *pinFetch) reportTo(res cmds.ResponseEmitter, showProgress bool) (stop f
 				failed <- nil
 				return
 			case <-ticker.C:
-				out := &pincmd.AddPinOutput{Progress: int(w.nodes.Load()), Bytes: uint64(w.bytes.Load())}
+				out := &pinProgress{AddPinOutput: pincmd.AddPinOutput{Progress: int(w.nodes.Load()), Bytes: uint64(w.bytes.Load())},
+					Peers: w.senders.count()}
 				if err := res.Emit(out); err != nil {
 					failed <- err
 					return
