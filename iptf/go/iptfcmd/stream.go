@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sync"
 
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	cmdshttp "github.com/ipfs/go-ipfs-cmds/http"
@@ -25,11 +24,7 @@ func emitStream(res cmds.ResponseEmitter, r io.Reader) error {
 	if err := res.Emit(bytes.NewReader(nil)); err != nil {
 		return err
 	}
-	// The HTTP emitter writes each chunk before Emit returns, so the buffer is reused; pooled,
-	// since a reader's small ranges would otherwise cost a fresh streamChunk each.
-	pooled := chunkBuffers.Get().(*[]byte)
-	defer chunkBuffers.Put(pooled)
-	buf := *pooled
+	buf := make([]byte, streamChunk)
 	for {
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
@@ -46,11 +41,6 @@ func emitStream(res cmds.ResponseEmitter, r io.Reader) error {
 		}
 	}
 }
-
-var chunkBuffers = sync.Pool{New: func() any {
-	b := make([]byte, streamChunk)
-	return &b
-}}
 
 // rawChunk is a piece of a streamed answer.
 type rawChunk []byte
