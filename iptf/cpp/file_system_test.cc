@@ -644,9 +644,18 @@ TEST(ProtocolFixtures, Written) {
   EXPECT_EQ(w.uri, "iptf://repo/root/data/train.tfrecord");
   EXPECT_EQ(w.size, 393216u);
   EXPECT_FALSE(w.queued);
+  EXPECT_FALSE(w.has_next);
   ASSERT_TRUE(iptf::protocol::DecodeWritten("iptf/write", Fixture("write-queued.json"), &w).ok());
   EXPECT_TRUE(w.queued);
   EXPECT_EQ(w.cid, "");
+  EXPECT_FALSE(w.has_next);
+  ASSERT_TRUE(iptf::protocol::DecodeWritten("iptf/write", Fixture("write-queued-next.json"), &w).ok());
+  EXPECT_TRUE(w.queued);
+  ASSERT_TRUE(w.has_next);
+  EXPECT_EQ(w.next.uri, "iptf://repo/root/logs/train.csv");
+  EXPECT_EQ(w.next.path, "/home/u/.iptf/staging/next-07be3a");
+  EXPECT_EQ(w.next.size, 2490368u);
+  EXPECT_TRUE(w.next.after_queued);
 }
 
 TEST(ProtocolFixtures, Staged) {

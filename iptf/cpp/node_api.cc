@@ -107,6 +107,7 @@ static Query WriteParams(const std::string& uri, const StagedContent& staged) {
     params.push_back({"after-queued", "true"});
     params.push_back({"base-size", std::to_string(staged.base_size)});
     params.push_back({"offset", std::to_string(staged.offset)});
+    if (staged.ahead) params.push_back({"ahead", "true"});
   }
   return params;
 }
@@ -120,11 +121,13 @@ Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Wr
   return protocol::DecodeWritten("iptf/write", body, out);
 }
 
-Status WriteBack(const std::string& uri, const StagedContent& staged, bool keep, bool nolog, Written* out) {
+Status WriteBack(const std::string& uri, const StagedContent& staged, bool keep, bool nolog, bool next,
+                 Written* out) {
   std::string body;
   auto params = WriteParams(uri, staged);
   params.push_back({"queue", "true"});
   if (keep) params.push_back({"keep", "true"});
+  if (next) params.push_back({"next", "true"});
   if (nolog) params.push_back({"nolog", "true"});
   if (Status s = client::Call("iptf/write", params, &body, ImportOptions(staged.size - staged.offset)); !s.ok())
     return s;

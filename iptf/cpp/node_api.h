@@ -40,6 +40,9 @@ struct StagedContent {
   uint64_t offset = 0;
   bool after_queued = false;
   uint64_t base_size = 0;
+  // file is a next file (Written::next): its bytes go after whatever the URI holds when the
+  // write is queued, base_size being what it held at the writer's last write.
+  bool ahead = false;
 };
 // Puts the staged content at uri before returning; nolog leaves the write out of the reflog.
 Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Written* out);
@@ -47,7 +50,9 @@ Status Write(const std::string& uri, const StagedContent& staged, bool nolog, Wr
 // operation on uri waits for it). out->queued: the node queued it (else it applied it, and
 // out->cid names the content). keep: a flush, the writer keeps writing the staged file, which
 // stays its own; otherwise the node owns the file once it is queued.
-Status WriteBack(const std::string& uri, const StagedContent& staged, bool keep, bool nolog, Written* out);
+// next: also ask for the staging file of the next append (out->next, when the node gives one).
+Status WriteBack(const std::string& uri, const StagedContent& staged, bool keep, bool nolog, bool next,
+                 Written* out);
 Status Mkdir(const std::string& uri, bool parents);
 // kind: "file", "dir" or "recursive".
 Status Remove(const std::string& uri, const char* kind);

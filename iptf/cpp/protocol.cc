@@ -89,23 +89,28 @@ Status DecodeMatches(const std::string& command, const std::string& body, std::v
   return Decode(command, body, [&](const json& j) { *out = j.at("Matches").get<std::vector<std::string>>(); });
 }
 
+static void StagedFromJSON(const json& j, Staged* out) {
+  out->uri = j.at("Uri").get<std::string>();
+  out->path = j.at("Path").get<std::string>();
+  out->base = j.value("Base", std::string());
+  out->size = j.value("Size", uint64_t{0});
+  out->after_queued = j.value("AfterQueued", false);
+}
+
 Status DecodeWritten(const std::string& command, const std::string& body, Written* out) {
   return Decode(command, body, [&](const json& j) {
     out->uri = j.at("Uri").get<std::string>();
     out->cid = j.at("Cid").get<std::string>();
     out->size = j.at("Size").get<uint64_t>();
     out->queued = j.value("Queued", false);
+    auto next = j.find("Next");
+    out->has_next = next != j.end() && !next->is_null();
+    if (out->has_next) StagedFromJSON(*next, &out->next);
   });
 }
 
 Status DecodeStaged(const std::string& command, const std::string& body, Staged* out) {
-  return Decode(command, body, [&](const json& j) {
-    out->uri = j.at("Uri").get<std::string>();
-    out->path = j.at("Path").get<std::string>();
-    out->base = j.value("Base", std::string());
-    out->size = j.value("Size", uint64_t{0});
-    out->after_queued = j.value("AfterQueued", false);
-  });
+  return Decode(command, body, [&](const json& j) { StagedFromJSON(j, out); });
 }
 
 Status DecodeStatus(const std::string& command, const std::string& body, NodeStatus* out) {

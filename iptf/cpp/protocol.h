@@ -46,14 +46,6 @@ struct DirEntry {
   uint64_t size = 0;
 };
 
-// iptf/write's and iptf/cp's answer.
-struct Written {
-  std::string uri;
-  std::string cid;
-  uint64_t size = 0;
-  bool queued = false;  // the node owns the staged file and applies it in the background
-};
-
 // iptf/stage's answer: the local file to write a URI's new content into.
 struct Staged {
   std::string uri;
@@ -64,6 +56,18 @@ struct Staged {
   std::string base;
   uint64_t size = 0;
   bool after_queued = false;
+};
+
+// iptf/write's and iptf/cp's answer.
+struct Written {
+  std::string uri;
+  std::string cid;
+  uint64_t size = 0;
+  bool queued = false;  // the node owns the staged file and applies it in the background
+  // Asked with next=true: the staging file for the writer's next append to uri (after_queued),
+  // a "next-" file the writer renames to a writer's name before it writes.
+  bool has_next = false;
+  Staged next;
 };
 
 // What the plugin reads of iptf/status's answer.

@@ -8,9 +8,20 @@
 #include <cstring>
 #include <utility>
 
+#include "next_files.h"
+
 namespace iptf {
 
 Status StagedFile::Create(const std::string& uri, bool append, std::unique_ptr<StagedFile>* out) {
+  if (next_files::Taken next; append && next_files::Take(uri, &next)) {
+    // Handed out at this process's last close of uri: no round trip to the node.
+    std::unique_ptr<StagedFile> f(new StagedFile(uri, next.path, next.fd));
+    f->append_ = f->dirty_ = true;
+    f->StartAfterQueued(next.size);
+    f->ahead_ = true;
+    *out = std::move(f);
+    return Ok();
+  }
   Staged staged;
   if (Status s = api::Stage(uri, append, &staged); !s.ok()) return s;
   const int fd = open(staged.path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -21,6 +32,7 @@ Status StagedFile::Create(const std::string& uri, bool append, std::unique_ptr<S
   }
   std::unique_ptr<StagedFile> f(new StagedFile(uri, staged.path, fd));
   f->dirty_ = true;  // even a file closed with no byte written is created
+  f->append_ = append;
   if (staged.after_queued) {
     f->StartAfterQueued(staged.size);  // the file's last write is still queued: follow it
   } else if (!staged.base.empty()) {
@@ -62,7 +74,8 @@ Status StagedFile::PushBack() {
   bool changed = false;
   if (Status s = Buffered(&changed); !s.ok() || !changed) return s;
   Written written;
-  if (Status s = api::WriteBack(uri_, Content(), /*keep=*/true, /*nolog=*/false, &written); !s.ok()) return s;
+  if (Status s = api::WriteBack(uri_, Content(), /*keep=*/true, /*nolog=*/false, /*next=*/false, &written); !s.ok())
+    return s;
   if (written.queued) {
     StartAfterQueued(size_, /*staged_from=*/start_);
     flushes_queued_ = true;
@@ -80,8 +93,10 @@ Status StagedFile::Close() {
   // nothing was written since, so that the queue, not the writer, lets it go.
   if (s.ok() && (dirty_ || flushes_queued_)) {
     Written written;
-    s = api::WriteBack(uri_, Content(), /*keep=*/false, /*nolog=*/!dirty_, &written);
+    // An appender is likely to append again (a log): the node hands out that file now.
+    s = api::WriteBack(uri_, Content(), /*keep=*/false, /*nolog=*/!dirty_, /*next=*/append_, &written);
     handed_over_ = s.ok() && written.queued;
+    if (handed_over_ && written.has_next) next_files::Keep(written.next);
   }
   close(fd_);
   fd_ = -1;
@@ -96,6 +111,7 @@ StagedFile::StagedFile(std::string uri, std::string path, int fd)
 }
 
 void StagedFile::StartAfter(const std::string& cid, uint64_t size, uint64_t staged_from) {
+  ahead_ = false;  // what follows a push follows this writer's own write
   base_cid_ = cid;
   base_size_ = size;
   start_ = staged_from;
@@ -118,7 +134,7 @@ void StagedFile::StartAfterQueued(uint64_t size) {
 }
 
 api::StagedContent StagedFile::Content() const {
-  return {path_, size_ - start_, base_cid_, base_size_ - start_, after_queued_, base_size_};
+  return {path_, size_ - start_, base_cid_, base_size_ - start_, after_queued_, base_size_, ahead_};
 }
 
 Status StagedFile::CopyCurrent() {

@@ -92,6 +92,8 @@ class StagedFile {
   bool dirty_ = false;  // changed since the last push
   bool handed_over_ = false;  // the node owns the staging file (it applies it in the background)
   bool flushes_queued_ = false;  // flushes of this file went to the write-back queue (kept)
+  bool append_ = false;  // opened for appending: its close asks for the next append's file
+  bool ahead_ = false;   // a next file: its bytes go at the end of whatever the URI holds then
   Status failed_ = Ok();      // the write to the staging file that failed, if one did
   std::string buf_;     // small appends gather here (TFRecordWriter makes three per record)
 };

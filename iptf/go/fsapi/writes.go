@@ -51,6 +51,11 @@ func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, wh
 	if err := fs.checkFileTarget(u); err != nil {
 		return nil, err
 	}
+	if staged.Ahead {
+		if staged, err = fs.rebaseAhead(ctx, u, staged); err != nil {
+			return nil, err
+		}
+	}
 	if !fs.roomToQueue(staged) {
 		// The import might not fit once queued: import now, so that a full disk fails the
 		// close (ResourceExhausted) instead of a write whose close succeeded.
@@ -60,6 +65,54 @@ func (fs *FS) WriteBack(ctx context.Context, raw string, staged staging.File, wh
 		return nil, errorf(Internal, u.Raw, "%s", err)
 	}
 	return &protocol.Written{Uri: u.String(), Queued: true}, nil
+}
+
+// rebaseAhead puts an append staged ahead (staging.File.Ahead) after what the file holds now:
+// what the writes queued for it leave there, or else its settled content (nothing, when the
+// file is gone). Another writer may have changed the file since the appender's last write.
+func (fs *FS) rebaseAhead(ctx context.Context, u uri.URI, staged staging.File) (staging.File, error) {
+	staged.Ahead = false
+	if !staged.AfterQueued || staged.Offset != 0 {
+		return staged, errorf(InvalidArgument, u.Raw, "an append staged ahead follows the queued writes, from its first byte")
+	}
+	if size, ok := fs.Pending.SizeAfterQueue(u.Path); ok {
+		staged.BaseSize = size
+		return staged, nil
+	}
+	st, err := fs.Stat(ctx, u.Raw)
+	var classified *Error
+	switch {
+	case errors.As(err, &classified) && classified.Code == NotFound:
+		staged.BaseSize = 0 // the bytes are the whole file
+		return staged, nil
+	case err != nil:
+		return staged, err
+	case st.Type == protocol.TypeDirectory:
+		return staged, errorf(FailedPrecondition, u.Raw, "is a directory")
+	case st.Cid == "":
+		return staged, errorf(FailedPrecondition, u.Raw, "has no CID to append to")
+	}
+	staged.AfterQueued, staged.BaseSize, staged.Base = false, 0, st.Cid
+	return staged, nil
+}
+
+// StageNext hands the writer of raw, whose write is queued, a next file for its next append
+// (staging.CreateNext), staged after what the queued writes leave there; nil when it cannot
+// (nothing queued for raw any more, or no staging file): the appender then stages as usual.
+func (fs *FS) StageNext(raw string) *protocol.Staged {
+	u, err := parse(raw)
+	if err != nil || u.Namespace != uri.Repo || fs.Pending == nil {
+		return nil
+	}
+	size, ok := fs.Pending.SizeAfterQueue(u.Path)
+	if !ok {
+		return nil
+	}
+	path, err := staging.CreateNext(fs.Staging)
+	if err != nil {
+		return nil
+	}
+	return &protocol.Staged{Uri: u.String(), Path: path, Size: uint64(size), AfterQueued: true}
 }
 
 // Apply carries out an op from the write-back queue.

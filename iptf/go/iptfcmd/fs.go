@@ -137,6 +137,10 @@ var fsCommands = map[string]*cmds.Command{
 				"applies it in the background; operations on the path wait for it."),
 			cmds.BoolOption("keep", "With queue: a flush. The writer keeps writing the staged file; the node reads "+
 				"its first size bytes and leaves the file to the writer, whose close hands it over."),
+			cmds.BoolOption("next", "With queue: also hand out a staging file for the writer's next append to the URI "+
+				"(the answer's Next), so that it need not ask for one when it opens the file again."),
+			cmds.BoolOption("ahead", "With after-queued: the staged file is a next file; its bytes go after whatever "+
+				"the file holds when this write is queued (base-size is what it held at the last write)."),
 		}, callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Written, error) {
 			staged := staging.File{Size: staging.Whole}
@@ -153,6 +157,7 @@ var fsCommands = map[string]*cmds.Command{
 			staged.AfterQueued, _ = req.Options["after-queued"].(bool)
 			staged.BaseSize, _ = req.Options["base-size"].(int64)
 			staged.Kept, _ = req.Options["keep"].(bool)
+			staged.Ahead, _ = req.Options["ahead"].(bool)
 			if staged.Offset < 0 || staged.Offset > 0 && !staged.HasBase() || staged.Size >= 0 && staged.Offset > staged.Size {
 				return nil, &fsapi.Error{Code: fsapi.InvalidArgument, URI: req.Arguments[0],
 					Why: "offset must lie within the staged bytes, and needs a base"}
@@ -160,7 +165,11 @@ var fsCommands = map[string]*cmds.Command{
 			who := caller(req)
 			who.NoLog, _ = req.Options[noLogOption].(bool)
 			if queue, _ := req.Options["queue"].(bool); queue {
-				return fs.WriteBack(req.Context, req.Arguments[0], staged, who)
+				written, err := fs.WriteBack(req.Context, req.Arguments[0], staged, who)
+				if next, _ := req.Options["next"].(bool); next && err == nil && written.Queued && !staged.Kept {
+					written.Next = fs.StageNext(req.Arguments[0])
+				}
+				return written, err
 			}
 			return fs.Write(req.Context, req.Arguments[0], staged, who)
 		}),

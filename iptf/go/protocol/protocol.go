@@ -76,6 +76,10 @@ type Written struct {
 	// Queued: the node owns the staged file and puts it in the tree in the background; Cid and
 	// Size are known once it is applied.
 	Queued bool `json:"Queued,omitempty"`
+	// Next, for a write asked with next=true that was queued: a staging file for the writer's
+	// next append to the URI, following what this write leaves there (AfterQueued). The writer
+	// renames it to a writer's name before it writes (a next file nobody takes is a spare again).
+	Next *Staged `json:"Next,omitempty"`
 }
 
 // Staged is iptf/stage's answer: a local file handed to a writer, who overwrites it from its

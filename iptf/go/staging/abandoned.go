@@ -29,7 +29,8 @@ var ErrNoProcessTable = errors.New("the open files of processes cannot be listed
 
 // Sweep lists the abandoned writer files in dir and removes those abandoned for longer than
 // grace. owned reports the files the node has taken over (queued or failed writes). Spares left
-// in dir itself by earlier versions (now in SpareDir) are removed.
+// in dir itself by earlier versions (now in SpareDir) are removed; next files no appender took
+// (its process ended first) are spares again.
 func Sweep(dir string, owned func(path string) bool, grace time.Duration, now time.Time) ([]Abandoned, error) {
 	names, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -38,14 +39,15 @@ func Sweep(dir string, owned func(path string) bool, grace time.Duration, now ti
 	if err != nil {
 		return nil, err
 	}
-	var candidates []Abandoned
+	var candidates, unused []Abandoned
 	for _, e := range names {
 		if strings.HasPrefix(e.Name(), SparePrefix) && e.Type().IsRegular() {
 			// A spare of an earlier version, kept beside the writers' files: only a cache.
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 			continue
 		}
-		if !strings.HasPrefix(e.Name(), WriterPrefix) || !e.Type().IsRegular() {
+		next := strings.HasPrefix(e.Name(), NextPrefix)
+		if !next && !strings.HasPrefix(e.Name(), WriterPrefix) || !e.Type().IsRegular() {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
@@ -53,14 +55,24 @@ func Sweep(dir string, owned func(path string) bool, grace time.Duration, now ti
 		if err != nil || owned(path) || now.Sub(info.ModTime()) < Settle {
 			continue
 		}
-		candidates = append(candidates, Abandoned{Path: path, Size: info.Size(), Since: info.ModTime().UTC()})
+		found := Abandoned{Path: path, Size: info.Size(), Since: info.ModTime().UTC()}
+		if next {
+			unused = append(unused, found)
+		} else {
+			candidates = append(candidates, found)
+		}
 	}
-	if len(candidates) == 0 {
+	if len(candidates) == 0 && len(unused) == 0 {
 		return nil, nil
 	}
 	open, err := openFiles()
 	if err != nil {
 		return nil, err
+	}
+	for _, u := range unused {
+		if !open[u.Path] {
+			_ = Recycle(u.Path)
+		}
 	}
 	var out []Abandoned
 	for _, a := range candidates {

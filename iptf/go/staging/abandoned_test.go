@@ -53,3 +53,42 @@ func TestSweepListsOnlyUnownedClosedFilesAndRemovesOldOnes(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepMakesUntakenNextFilesSparesWithoutReportingThem(t *testing.T) {
+	dir := t.TempDir()
+	untaken, err := CreateNext(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := CreateNext(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{untaken, held} {
+		if err := os.WriteFile(p, make([]byte, MinSpareBytes), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.OpenFile(held, os.O_WRONLY, 0) // an appender keeps its next file open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	got, err := Sweep(dir, func(string) bool { return false }, AbandonedGrace, time.Now().Add(2*Settle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("next files reported as abandoned writes: %+v", got)
+	}
+	if _, err := os.Stat(untaken); !os.IsNotExist(err) {
+		t.Fatalf("a next file nobody holds is still there: %v", err)
+	}
+	if s := spares(dir); len(s) != 1 || s[0].size != MinSpareBytes {
+		t.Fatalf("spares after the sweep: %+v", s)
+	}
+	if _, err := os.Stat(held); err != nil {
+		t.Fatalf("a next file its appender holds: %v", err)
+	}
+}

@@ -12,12 +12,18 @@ import (
 // or a new empty file. The writer overwrites it from its start and says how many bytes it
 // wrote; a spare's old bytes beyond that are never imported. Only the node creates staging
 // files, so only files it handed out are ever taken back (see Check).
-func Create(dir string) (string, error) {
+func Create(dir string) (string, error) { return create(dir, WriterPrefix) }
+
+// CreateNext hands an appender a staging file for its next append to a file, before it opens
+// the file again: the appender renames it to a writer's name when it does (see NextPrefix).
+func CreateNext(dir string) (string, error) { return create(dir, NextPrefix) }
+
+func create(dir, prefix string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	for attempt := 0; attempt < 8; attempt++ {
-		name, err := randomName(WriterPrefix)
+		name, err := randomName(prefix)
 		if err != nil {
 			return "", err
 		}

@@ -59,6 +59,11 @@ type File struct {
 	// Kept: a flush of a file its writer keeps writing; the node reads the first Size bytes
 	// and leaves the file to the writer, whose close hands it over.
 	Kept bool
+	// Ahead: an append into a next file (CreateNext), staged after what the file held when the
+	// appender's previous write was queued. It goes after whatever the file holds when this
+	// write is queued, as O_APPEND writes go at the file's end whoever wrote before them; the
+	// queue then journals that base, so Ahead itself is never journaled.
+	Ahead bool
 }
 
 // HasBase reports whether the staged bytes follow other content (a CID, or queued writes).
@@ -180,6 +185,11 @@ func randomName(prefix string) (string, error) {
 
 // WriterPrefix starts the name of every file a writer stages (a claimed spare takes such a name).
 const WriterPrefix = "write-"
+
+// NextPrefix starts the name of a staging file handed to an appender ahead of its next append
+// (CreateNext). It holds nothing yet: the appender renames it to a writer's name (WriterPrefix)
+// before it writes, so a next file nobody took is a spare again, never lost work (Sweep).
+const NextPrefix = "next-"
 
 // Check reports why path cannot be a staged file of the staging directory dir. The node takes
 // staged files over (it keeps them as spares), so it must only ever take its own: a regular

@@ -124,11 +124,14 @@ class Written:
     size: int
     name: str = ""  # the iptf://ipns/ URI a write to iptf://meta/ published
     queued: bool = False
+    next: Staged | None = None  # asked with next=true: the staging file of the next append
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> Written:
         """Decode iptf/write's answer."""
-        return cls(str(j["Uri"]), str(j["Cid"]), int(j["Size"]), str(j.get("Name", "")), bool(j.get("Queued", False)))
+        nxt = j.get("Next")
+        return cls(str(j["Uri"]), str(j["Cid"]), int(j["Size"]), str(j.get("Name", "")), bool(j.get("Queued", False)),
+                   Staged.from_json(nxt) if nxt else None)
 
 
 @dataclass(frozen=True)

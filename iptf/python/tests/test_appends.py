@@ -106,3 +106,44 @@ with fsspec.open(sys.argv[1], 'rb') as f:
                           env=repo.env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     assert tree_cid(repo, "/fs.bin") == added_cid(repo, local)
+
+
+# Another writer between two appends of one process: fsspec in a child process (the same node).
+INTERLEAVED = """
+import os, subprocess, sys
+path, staging = sys.argv[1], sys.argv[2]
+def other(code):
+    subprocess.run([sys.executable, '-c', 'import fsspec, sys; p = sys.argv[1]; ' + code, path], check=True)
+def append(data):
+    with tf.io.gfile.GFile(path, 'ab') as f:
+        f.write(data)
+def content():
+    with tf.io.gfile.GFile(path, 'rb') as f:
+        return f.read()
+append(b'a1')
+# The close handed this process the staging file of its next append, which it holds open.
+held = [n for n in os.listdir(staging) if n.startswith('next-')]
+assert held, os.listdir(staging)
+other("f = fsspec.open(p, 'ab').open(); f.write(b'b1'); f.close()")
+append(b'a2')  # written into that next file: it still goes after b1
+assert held[0] not in os.listdir(staging)
+assert content() == b'a1b1a2', content()
+other("f = fsspec.open(p, 'wb').open(); f.write(b'new'); f.close()")
+append(b'a3')
+assert content() == b'newa3', content()
+other("fsspec.filesystem('iptf').rm(p)")
+append(b'a4')
+assert content() == b'a4', content()
+print('ok')
+"""
+
+
+def test_an_append_goes_after_what_another_writer_left(repo_factory) -> None:
+    """A process's appends after its first need no staging round trip (the close of one hands
+    out the next one's file), yet each still lands at the end of the file as it is then, as
+    O_APPEND writes do: after another process's append, over its rewrite, onto its removal."""
+    repo: IptfRepo = repo_factory("interleaved")
+    proc = run_tf(repo, INTERLEAVED, argv=(f"{ROOT}/shared.log", str(repo.path / "staging")))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-1] == "ok"
+    assert repo.run("cat", f"{ROOT}/shared.log").stdout == b"a4"

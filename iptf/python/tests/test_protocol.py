@@ -61,7 +61,10 @@ def test_written() -> None:
     done = protocol.decode("iptf/write", fixture("write.json"), protocol.Written.from_json)
     assert done == protocol.Written("iptf://repo/root/data/train.tfrecord", FILE_CID, 393216)
     queued = protocol.decode("iptf/write", fixture("write-queued.json"), protocol.Written.from_json)
-    assert queued.queued and queued.cid == "" and queued.size == 0
+    assert queued.queued and queued.cid == "" and queued.size == 0 and queued.next is None
+    ahead = protocol.decode("iptf/write", fixture("write-queued-next.json"), protocol.Written.from_json)
+    assert ahead.queued and ahead.next == protocol.Staged(
+        "iptf://repo/root/logs/train.csv", "/home/u/.iptf/staging/next-07be3a", "", 2490368, True)
     published = protocol.decode("iptf/write", fixture("write-publish.json"), protocol.Written.from_json)
     assert published.name.startswith("iptf://ipns/k51") and not published.queued
 
