@@ -25,7 +25,10 @@ def test_fetch_over_a_gigabit_link(benchmark, tmp_path_factory: pytest.TempPathF
     data = tmp / "data.bin"
     data.write_bytes(os.urandom(SIZE))
     with TestBed(2, rate_mbit=[LINK_MBIT, None]) as bed:
-        link_mbit = bed.check_rates([0], 1)[0]
+        # One TCP stream on this machine may fall short of the limit (612 Mbit/s under load was
+        # seen); the fetch is measured against what the link delivered, so only a link far below
+        # its limit (a broken bed) stops the benchmark.
+        link_mbit = bed.check_rates([0], 1, low=0.3)[0]
         provider = bed.iptf(0, tmp / "provider")
         cid = provider.add(data)
         seconds = [fresh_client_fetch(bed, 1, tmp / f"client{i}", [provider], cid, data, timeout=300).seconds
