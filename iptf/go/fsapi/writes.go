@@ -75,25 +75,52 @@ func (fs *FS) rebaseAhead(ctx context.Context, u uri.URI, staged staging.File) (
 	if !staged.AfterQueued || staged.Offset != 0 {
 		return staged, errorf(InvalidArgument, u.Raw, "an append staged ahead follows the queued writes, from its first byte")
 	}
-	if size, ok := fs.Pending.SizeAfterQueue(u.Path); ok {
-		staged.BaseSize = size
-		return staged, nil
+	at, err := fs.appendPoint(ctx, u)
+	switch {
+	case err != nil:
+		return staged, err
+	case at.AfterQueued:
+		staged.BaseSize = int64(at.Size)
+	case at.Base != "":
+		staged.AfterQueued, staged.BaseSize, staged.Base = false, 0, at.Base
+	case at.Size > 0:
+		return staged, errorf(FailedPrecondition, u.Raw, "has no CID to append to")
+	default:
+		staged.BaseSize = 0 // nothing there: the bytes are the whole file
+	}
+	return staged, nil
+}
+
+// appendPoint is what an appender's bytes follow at u now: the size the writes queued for it
+// leave there (AfterQueued), or the settled file (Base, Size; no Base for an iptf://meta/ file),
+// or nothing (a zero point: appending creates the file).
+func (fs *FS) appendPoint(ctx context.Context, u uri.URI) (protocol.Staged, error) {
+	if u.Namespace == uri.Repo && fs.Pending != nil {
+		if size, ok := fs.Pending.SizeAfterQueue(u.Path); ok {
+			return protocol.Staged{AfterQueued: true, Size: uint64(size)}, nil
+		}
 	}
 	st, err := fs.Stat(ctx, u.Raw)
 	var classified *Error
 	switch {
 	case errors.As(err, &classified) && classified.Code == NotFound:
-		staged.BaseSize = 0 // the bytes are the whole file
-		return staged, nil
+		return protocol.Staged{}, nil
 	case err != nil:
-		return staged, err
+		return protocol.Staged{}, err
 	case st.Type == protocol.TypeDirectory:
-		return staged, errorf(FailedPrecondition, u.Raw, "is a directory")
-	case st.Cid == "":
-		return staged, errorf(FailedPrecondition, u.Raw, "has no CID to append to")
+		return protocol.Staged{}, errorf(FailedPrecondition, u.Raw, "is a directory")
 	}
-	staged.AfterQueued, staged.BaseSize, staged.Base = false, 0, st.Cid
-	return staged, nil
+	return protocol.Staged{Base: st.Cid, Size: st.Size}, nil
+}
+
+// queuedWrite reports whether a queued write of u says what it leaves there (an appender then
+// follows it without waiting for the queue).
+func (fs *FS) queuedWrite(u uri.URI) bool {
+	if u.Namespace != uri.Repo || fs.Pending == nil {
+		return false
+	}
+	_, ok := fs.Pending.SizeAfterQueue(u.Path)
+	return ok
 }
 
 // StageNext hands the writer of raw, whose write is queued, a next file for its next append
@@ -174,14 +201,8 @@ func (fs *FS) Stage(ctx context.Context, raw string, appending bool) (*protocol.
 	if err := writable(u); err != nil {
 		return nil, err
 	}
-	staged := &protocol.Staged{Uri: u.String()}
-	queued := false
-	if appending && u.Namespace == uri.Repo && fs.Pending != nil {
-		if size, ok := fs.Pending.SizeAfterQueue(u.Path); ok {
-			queued, staged.AfterQueued, staged.Size = true, true, uint64(size)
-		}
-	}
-	if u.Namespace == uri.Repo && !queued {
+	staged := &protocol.Staged{}
+	if u.Namespace == uri.Repo && !(appending && fs.queuedWrite(u)) {
 		if err := fs.settle(ctx, u); err != nil {
 			return nil, err
 		}
@@ -191,19 +212,12 @@ func (fs *FS) Stage(ctx context.Context, raw string, appending bool) (*protocol.
 			return nil, err
 		}
 	}
-	if appending && !queued {
-		st, err := fs.Stat(ctx, u.Raw)
-		var classified *Error
-		switch {
-		case errors.As(err, &classified) && classified.Code == NotFound: // appending to nothing creates it
-		case err != nil:
+	if appending {
+		if *staged, err = fs.appendPoint(ctx, u); err != nil {
 			return nil, err
-		case st.Type == protocol.TypeDirectory:
-			return nil, errorf(FailedPrecondition, u.Raw, "is a directory")
-		default:
-			staged.Base, staged.Size = st.Cid, st.Size
 		}
 	}
+	staged.Uri = u.String()
 	if staged.Path, err = staging.Create(fs.Staging); err != nil {
 		return nil, classify(u.Raw, err)
 	}
