@@ -1,6 +1,7 @@
 package fsapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -61,7 +62,7 @@ func TestUnderAFile(t *testing.T) {
 			check("stat", err)
 			_, err = fs.List(ctx, u)
 			check("ls", err)
-			_, err = fs.Open(ctx, u, who)
+			_, err = fs.Open(ctx, u, "", who)
 			check("open", err)
 			_, err = fs.Read(ctx, u, 0, 10, who)
 			check("read", err)
@@ -118,7 +119,7 @@ func TestContentThatIsNoUnixFS(t *testing.T) {
 		if got := codeOfCall(t, err); got != InvalidArgument {
 			t.Errorf("stat %s: got %q (%v), want InvalidArgument", u, got, err)
 		}
-		_, err = fs.Open(ctx, u, Caller{NoLog: true})
+		_, err = fs.Open(ctx, u, "", Caller{NoLog: true})
 		if got := codeOfCall(t, err); got != InvalidArgument {
 			t.Errorf("open %s: got %q (%v), want InvalidArgument", u, got, err)
 		}
@@ -215,5 +216,35 @@ func TestSeparateFilesystemsDoNotShareALock(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("one filesystem waited for another's tree lock")
+	}
+}
+
+// TestOpenLeavesOutTheSpansOfAMapTheCallerHolds: iptf/open's known option. The same file
+// answers without spans; a file that is no longer the CID the caller holds answers in full.
+func TestOpenLeavesOutTheSpansOfAMapTheCallerHolds(t *testing.T) {
+	fs := testFS(t)
+	ctx := context.Background()
+	first := addBytes(t, fs, bytes.Repeat([]byte("a"), 1<<20)).String()
+	second := addBytes(t, fs, bytes.Repeat([]byte("b"), 1<<20)).String()
+	full, err := fs.Open(ctx, "iptf://ipfs/"+first, "", Caller{NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Known || len(full.Spans) != 4 || full.Cid != first {
+		t.Fatalf("a first open: known %v, %d spans, CID %s", full.Known, len(full.Spans), full.Cid)
+	}
+	again, err := fs.Open(ctx, "iptf://ipfs/"+first, first, Caller{NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Known || again.Spans != nil || again.Cid != first || again.Size != full.Size || again.Type != full.Type {
+		t.Fatalf("an open of the CID the caller holds: %+v", again)
+	}
+	other, err := fs.Open(ctx, "iptf://ipfs/"+second, first, Caller{NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Known || len(other.Spans) != 4 || other.Cid != second {
+		t.Fatalf("an open of another CID than the caller holds: known %v, %d spans", other.Known, len(other.Spans))
 	}
 }

@@ -77,7 +77,7 @@ func FuzzOperations(f *testing.F) {
 		case 1:
 			_, err = fs.List(ctx, raw)
 		case 2:
-			_, err = fs.Open(ctx, raw, who)
+			_, err = fs.Open(ctx, raw, "", who)
 		case 3:
 			var r io.Reader
 			if r, err = fs.Read(ctx, raw, offset, length%(1<<20), who); err == nil {

@@ -117,9 +117,14 @@ var fsCommands = map[string]*cmds.Command{
 			return &protocol.Listing{Entries: entries}, err
 		}),
 	"open": fsCommand("Map a file for reading: where each byte range lives (recorded in the reflog).",
-		[]cmds.Argument{uriArg("uri", "iptf:// URI of a file")}, callerOptions,
+		[]cmds.Argument{uriArg("uri", "iptf:// URI of a file")},
+		append([]cmds.Option{
+			cmds.StringOption("known", "CID of a map the caller holds: if the file is that CID, the answer "+
+				"leaves its spans out (Known)."),
+		}, callerOptions...),
 		func(req *cmds.Request, fs *fsapi.FS) (*protocol.Opened, error) {
-			return fs.Open(req.Context, req.Arguments[0], caller(req))
+			known, _ := req.Options["known"].(string)
+			return fs.Open(req.Context, req.Arguments[0], known, caller(req))
 		}),
 	"write": fsCommand("Import a staged local file and put it at an iptf://repo/root/ URI.",
 		[]cmds.Argument{uriArg("uri", "iptf:// URI to write")},

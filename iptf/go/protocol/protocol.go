@@ -36,10 +36,12 @@ type FileMap struct {
 }
 
 // Opened is iptf/open's answer: where a file's bytes are or, for an iptf://meta/ file
-// (Inline set), the bytes themselves.
+// (Inline set), the bytes themselves. Known: the file is the CID the caller said it holds the
+// map of (iptf/open's known option), and Spans are left out (null).
 type Opened struct {
 	FileMap
 	Inline *string `json:"Inline,omitempty"`
+	Known  bool    `json:"Known,omitempty"`
 }
 
 // Stat is iptf/stat's answer.

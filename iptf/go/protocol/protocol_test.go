@@ -41,6 +41,7 @@ var fixtures = map[string]any{
 	}},
 	"glob.json":         Matches{Matches: []string{"iptf://repo/root/data/train.tfrecord", "iptf://repo/root/data/test.tfrecord"}},
 	"open.json":         Opened{FileMap: fileMap},
+	"open-known.json":   Opened{FileMap: FileMap{Cid: fileID, Type: TypeFile, Size: 393216}, Known: true},
 	"open-inline.json":  Opened{FileMap: FileMap{Type: TypeFile, Size: uint64(len(meta)), Spans: []Span{}}, Inline: &meta},
 	"blockmap.json":     fileMap,
 	"write.json":        Written{Uri: "iptf://repo/root/data/train.tfrecord", Cid: fileID, Size: 393216},

@@ -60,20 +60,25 @@ class Span(NamedTuple):
 
 @dataclass(frozen=True)
 class FileMap:
-    """iptf/open's and iptf/blockmap's answer; `inline` is the content of an iptf://meta/ file."""
+    """iptf/open's and iptf/blockmap's answer; `inline` is the content of an iptf://meta/ file.
+
+    `known`: the file is the CID the caller said it holds the map of (iptf/open's `known`
+    option), and the spans were left out."""
 
     cid: str
     type: str
     size: int
     spans: tuple[Span, ...]
     inline: str | None = None
+    known: bool = False
 
     @classmethod
     def from_json(cls, j: dict[str, Any]) -> FileMap:
-        """Decode a block map (spans are null for directories and symlinks)."""
+        """Decode a block map (spans are null for directories, symlinks and known maps)."""
         spans = tuple(Span.from_json(s) for s in j["Spans"] or ())
         inline = j.get("Inline")
-        return cls(str(j["Cid"]), str(j["Type"]), int(j["Size"]), spans, inline if isinstance(inline, str) else None)
+        return cls(str(j["Cid"]), str(j["Type"]), int(j["Size"]), spans, inline if isinstance(inline, str) else None,
+                   bool(j.get("Known", False)))
 
 
 @dataclass(frozen=True)

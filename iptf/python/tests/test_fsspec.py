@@ -186,6 +186,54 @@ def test_repo_round_trip_same_cid_and_reflog(fs: IptfFileSystem, tf_repo: IptfRe
     assert not fs.exists(work)
 
 
+def test_a_file_opened_again_is_read_with_the_map_held_only_while_it_is_the_same_cid(
+        fs: IptfFileSystem, tf_repo: IptfRepo, work: str, tmp_path: Path) -> None:
+    """A process keeps the block maps of files it opened; the node, told the CID of the map
+    held (iptf/open's `known`), leaves the spans out while the file is that CID, records the
+    reads in the reflog, and answers a changed file with its new map."""
+    first, second = random_bytes(3 << 20, seed=41), random_bytes(3 << 20, seed=42)
+    path = f"{work}/weights.bin"
+    fs.pipe_file(path, first)
+    cid = fs.info(path)["cid"]
+    assert fs.cat(path) == first
+
+    answer = calls.open_map(path, known=cid)
+    assert (answer.known, answer.spans, answer.cid, answer.size) == (True, (), cid, len(first))
+    assert calls.open_map(path, known=only_hash(tf_repo, second, tmp_path)).spans  # another CID: in full
+    assert fs.cat(path) == first
+
+    # Rewritten with as many bytes: the map held names the old blocks, whose files are still there.
+    fs.pipe_file(path, second)
+    assert fs.cat(path) == second
+    with fs.open(path, "rb") as f:
+        f.seek(1 << 20)
+        assert f.read(2 << 20) == second[1 << 20:]
+    reads = [(e["Cid"], e["Pid"]) for e in reflog(tf_repo, path) if e["Op"] == "read"]
+    assert reads == [(cid, os.getpid()), (fs.info(path)["cid"], os.getpid())]  # one entry per CID read
+
+
+def _read_whole(args: tuple[str, int]) -> tuple[int, bytes]:
+    uri, i = args
+    with fsspec.open(uri, "rb") as f:
+        return i, f.read()
+
+
+def test_large_reads_are_shared_between_threads_and_a_forked_child_reads_too(
+        fs: IptfFileSystem, tf_repo: IptfRepo, tmp_path: Path) -> None:
+    """A read of several MiB copies the block files on more than one thread; a worker forked
+    after that (a DataLoader worker) makes its own threads instead of waiting on its parent's."""
+    data = random_bytes((9 << 20) + 777, seed=43)
+    (tmp_path / "big.bin").write_bytes(data)
+    uri = f"iptf://ipfs/{tf_repo.out('add', '-Q', str(tmp_path / 'big.bin'))}"
+    with fs.open(uri, "rb") as f:
+        f.seek(123_457)  # reads that start and end inside blocks
+        assert f.read(5 << 20) == data[123_457:123_457 + (5 << 20)]
+        assert f.read() == data[123_457 + (5 << 20):]
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        got = pool.map_async(_read_whole, [(uri, i) for i in range(4)], chunksize=1).get(timeout=120)
+    assert sorted(got) == [(i, data) for i in range(4)]
+
+
 def test_close_hands_the_file_to_the_node(fs: IptfFileSystem, tf_repo: IptfRepo, work: str) -> None:
     """Write-back: close queues the import (the staging file becomes the node's), and every
     later operation on the path waits for it."""

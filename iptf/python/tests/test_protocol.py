@@ -51,6 +51,12 @@ def test_block_maps(name: str) -> None:
     assert reader_map.index(262143) == 0 and reader_map.index(262144) == 1
 
 
+def test_a_known_map_has_no_spans() -> None:
+    m = protocol.decode("iptf/open", fixture("open-known.json"), protocol.FileMap.from_json)
+    assert (m.cid, m.type, m.size, m.spans, m.known) == (FILE_CID, protocol.FILE, 393216, (), True)
+    assert not protocol.decode("iptf/open", fixture("open.json"), protocol.FileMap.from_json).known
+
+
 def test_inline_meta_file() -> None:
     m = protocol.decode("iptf/open", fixture("open-inline.json"), protocol.FileMap.from_json)
     assert m.inline is not None and m.inline.startswith('{"IpfsPath":"iptf://ipfs/') and m.spans == ()

@@ -105,9 +105,12 @@ def glob(pattern: str) -> list[str]:
     return protocol.decode("iptf/glob", raw("iptf/glob", [pattern]), protocol.matches_from_json)
 
 
-def open_map(uri: str) -> protocol.FileMap:
-    """iptf/open: where the file's bytes are (recorded in the reflog as a read)."""
-    return protocol.decode("iptf/open", raw("iptf/open", [uri], is_a_directory(uri), **caller()),
+def open_map(uri: str, known: str | None = None) -> protocol.FileMap:
+    """iptf/open: where the file's bytes are (recorded in the reflog as a read).
+
+    known: the CID of a map this process holds; if the file is still that CID, the answer
+    leaves the spans out (`known` set)."""
+    return protocol.decode("iptf/open", raw("iptf/open", [uri], is_a_directory(uri), known=known, **caller()),
                            protocol.FileMap.from_json)
 
 

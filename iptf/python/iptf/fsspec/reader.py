@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import bisect
 import io
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from .. import protocol
 from ..protocol import Span
 from . import calls
+from .blockfiles import Piece, copy_pieces
+from .known_maps import KnownMaps
 
 # Blocks no bigger than kubo's largest default chunk are leaves: mapping them again gains nothing.
 _LARGEST_LEAF = 1 << 20
@@ -58,27 +59,19 @@ class FileMap:
         return FileMap(self.cid, self.size, spans, tuple(s.offset for s in spans), self.inline)
 
 
-_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+_known = KnownMaps()
 
 
-def _pread_into(path: str, offset: int, out: memoryview) -> bool:
-    """Fill out from a block file at offset; False when it cannot (e.g. the block was collected)."""
-    try:
-        fd = os.open(path, _READ_FLAGS)
-    except OSError:
-        return False
-    try:
-        got = os.preadv(fd, (out,), offset)
-        while got < len(out):  # short reads of a regular file are rare
-            n = os.preadv(fd, (out[got:],), offset + got)
-            if n <= 0:
-                return False
-            got += n
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+def open_map(uri: str) -> FileMap:
+    """uri's block map from the node, which records the read; the map this process already
+    holds when the file is still the CID it was made for (see known_maps)."""
+    held = _known.get(uri)
+    answer = calls.open_map(uri, known=held.cid if held is not None else None)
+    if answer.known and held is not None and answer.cid == held.cid:
+        return held
+    m = FileMap.of(answer)
+    _known.put(uri, m)
+    return m
 
 
 class BlockReader(io.RawIOBase):
@@ -95,7 +88,7 @@ class BlockReader(io.RawIOBase):
     @classmethod
     def open(cls, uri: str) -> "BlockReader":
         """Map uri for reading (the node records the read in the reflog)."""
-        return cls(uri, FileMap.of(calls.open_map(uri)))
+        return cls(uri, open_map(uri))
 
     @property
     def size(self) -> int:
@@ -140,7 +133,7 @@ class BlockReader(io.RawIOBase):
             if pos >= m.size:
                 if self._growable and not reopened:
                     reopened = True
-                    self._map = FileMap.of(calls.open_map(self.name))
+                    self._map = open_map(self.name)
                     continue
                 break
             if m.inline is not None:
@@ -150,20 +143,31 @@ class BlockReader(io.RawIOBase):
                 continue
             spans = m.spans
             i = m.index(pos)
-            # The spans that follow are read in turn, without searching the map again, until
-            # one has to be fetched (which may refine the map).
+            # The spans that follow are read in turn, without searching the map again, as far
+            # as they are in block files; those bytes are copied together (on several threads
+            # when there are many). The next span without a file is fetched, which may refine
+            # the map, and the map is searched again after it.
+            pieces: list[Piece] = []
+            whose: list[tuple[Span, int]] = []
             while done < n and i < len(spans):
-                offset_of, length, _, _, file, file_offset = span = spans[i]
-                in_span = offset + done - offset_of
+                span = spans[i]
+                span_offset, length, _, _, file, file_offset = span  # unpacked once: this runs per block
+                in_span = offset + done - span_offset
                 if not 0 <= in_span < length:
                     raise OSError(f"the node's block map has no block at offset {offset + done}")
                 take = min(n - done, length - in_span)
                 dst = out[done : done + take]
+                if not file:
+                    if not pieces:
+                        self._fetch(span, in_span, dst)
+                        done += take
+                    break
+                pieces.append(Piece(file, file_offset + in_span, dst))
+                whose.append((span, in_span))
                 done += take
                 i += 1
-                if not (file and _pread_into(file, file_offset + in_span, dst)):
-                    self._fetch(span, in_span, dst)
-                    break
+            for k in copy_pieces(pieces):  # blocks whose files went away (collected) come from the node
+                self._fetch(*whose[k], pieces[k].out)
         return done
 
     def _fetch(self, span: Span, in_span: int, dst: memoryview) -> None:
