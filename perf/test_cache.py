@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from harness import IptfRepo, random_bytes
+from loopback import loopback_address, online_repo
 
 MiB = 1 << 20
 LIMIT = 64 * MiB
@@ -30,16 +31,9 @@ print(n, time.perf_counter() - start)
 """
 
 
-def online_repo(path: Path, **env: str) -> IptfRepo:
-    repo = IptfRepo(path, offline=False, extra_env=env)
-    repo.init()
-    return repo
-
-
 def stream(reader: IptfRepo, source: IptfRepo, paths: list[str]) -> float:
     """Connects reader to source, streams paths through tf.data; the seconds reading took."""
-    addr = next(a for a in source.out("id", "-f=<addrs>").split() if a.startswith("/ip4/127.0.0.1/tcp/"))
-    reader.run("swarm", "connect", f"{addr}/p2p/{source.out('id', '-f=<id>')}")
+    reader.run("swarm", "connect", loopback_address(source))
     proc = subprocess.run([sys.executable, "-c", STREAM, json.dumps(paths)], capture_output=True, text=True,
                           env=reader.env, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

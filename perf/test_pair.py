@@ -18,32 +18,10 @@ from pathlib import Path
 from anchors import sha256_mb_per_s
 from harness import IptfRepo, random_bytes
 from peers.kubo022 import Kubo022
+from loopback import TF_SEQUENTIAL_READ, loopback_address, online_repo
 
 SIZE = 128 << 20
 ROUNDS = 3
-
-READ_SCRIPT = """
-import os, sys, time
-os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
-import tensorflow as tf
-start = time.perf_counter()
-with tf.io.gfile.GFile(sys.argv[1], 'rb') as f:
-    while f.read(1 << 20):
-        pass
-print(time.perf_counter() - start)
-"""
-
-
-def online_repo(path: Path) -> IptfRepo:
-    repo = IptfRepo(path, offline=False)
-    repo.init()
-    return repo
-
-
-def loopback_address(repo: IptfRepo) -> str:
-    addr = next(a for a in repo.out("id", "-f=<addrs>").split() if a.startswith("/ip4/127.0.0.1/tcp/"))
-    return f"{addr}/p2p/{repo.out('id', '-f=<id>')}"
-
 
 def add(repo: IptfRepo, folder: Path, name: str, seed: int) -> tuple[str, bytes]:
     data = random_bytes(SIZE, seed=seed)
@@ -85,7 +63,7 @@ def test_iptf_from_iptf_vs_kubo_022_from_kubo_022(benchmark, tmp_path: Path) -> 
                         times.append(time.perf_counter() - start)
                         assert (tmp_path / f"{kind}{i}.out").read_bytes() == data
                     else:
-                        proc = subprocess.run([sys.executable, "-c", READ_SCRIPT, f"iptf://ipfs/{cid}"],
+                        proc = subprocess.run([sys.executable, "-c", TF_SEQUENTIAL_READ, f"iptf://ipfs/{cid}"],
                                               capture_output=True, text=True, env=dict(fetcher.env, IPTF_AUTOSTART="0"),
                                               timeout=900, check=True)
                         times.append(float(proc.stdout.strip()))

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from harness import IptfRepo, random_bytes
+from loopback import TF_SEQUENTIAL_READ, online_repo
 from peers.kubo022 import Kubo022
 
 SIZE = 64 << 20
@@ -23,12 +24,6 @@ def fresh_file(folder: Path, name: str, seed: int) -> tuple[Path, bytes]:
     path = folder / name
     path.write_bytes(data)
     return path, data
-
-
-def online_repo(path: Path) -> IptfRepo:
-    repo = IptfRepo(path, offline=False)
-    repo.init()
-    return repo
 
 
 def test_fetch_64mib_vs_kubo_022(benchmark, tmp_path: Path) -> None:
@@ -72,18 +67,6 @@ def test_fetch_64mib_vs_kubo_022(benchmark, tmp_path: Path) -> None:
           f"{SIZE / statistics.median(kubo_s) / 1e6:.0f} MB/s, ratio {ratio:.2f}x (target >= 1.0)")
 
 
-READ_SCRIPT = """
-import os, sys, time
-os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
-import tensorflow as tf
-start = time.perf_counter()
-with tf.io.gfile.GFile(sys.argv[1], 'rb') as f:
-    while f.read(1 << 20):
-        pass
-print(time.perf_counter() - start)
-"""
-
-
 def test_tensorflow_remote_read_vs_iptf_get(benchmark, tmp_path: Path) -> None:
     seed = int(time.time()) + 500
     get_s, tf_s = [], []
@@ -99,7 +82,7 @@ def test_tensorflow_remote_read_vs_iptf_get(benchmark, tmp_path: Path) -> None:
                 start = time.perf_counter()
                 repo.run("get", "-o", str(tmp_path / f"g{i}.out"), cid_a)
                 get_s.append(time.perf_counter() - start)
-                proc = subprocess.run([sys.executable, "-c", READ_SCRIPT, f"iptf://ipfs/{cid_b}"], capture_output=True,
+                proc = subprocess.run([sys.executable, "-c", TF_SEQUENTIAL_READ, f"iptf://ipfs/{cid_b}"], capture_output=True,
                                       text=True, env=dict(repo.env, IPTF_AUTOSTART="0"), timeout=600, check=True)
                 tf_s.append(float(proc.stdout.strip()))
                 assert repo.run("cat", "--offline", cid_b).stdout == data
