@@ -1,12 +1,16 @@
-"""Interpreter start-up: `python -c pass` with IPTF installed (its `.pth` hook runs at every start)
-against the same interpreter without it, measured in the same run, each round paired with an
-anchor round just before it. Both are fresh environments, so that no other package's start-up
-hooks count: one bare, one that sees the installed `iptf` package and runs its `.pth` line."""
+"""Start-up costs, each round paired with an anchor round just before it.
+
+Interpreter start-up: `python -c pass` with IPTF installed (its `.pth` hook runs at every start)
+against the same interpreter without it. Both are fresh environments, so that no other package's
+start-up hooks count: one bare, one that sees the installed `iptf` package and runs its `.pth` line.
+
+A command's start-up: `iptf cat` of a small file against kubo's own `ipfs cat` of it."""
 
 from __future__ import annotations
 
 import statistics
 import subprocess
+import sys
 import time
 import venv
 from pathlib import Path
@@ -68,3 +72,57 @@ def test_interpreter_start_with_the_hook(benchmark, pythons: tuple[str, str]) ->
     })
     print(f"\nstart-up with the hook: +{extra_ms:.2f} ms per start over a bare environment "
           f"({benchmark.extra_info['bare_ms_per_start']} ms), hook installed: {hooked}")
+
+
+COMMANDS_PER_ROUND = 10
+# The `iptf` command as users run it: the console script installed beside the interpreter.
+IPTF_COMMAND = [str(Path(sys.executable).with_name("iptf"))]
+
+
+def test_a_command_against_kubo_s_own(benchmark, tmp_path: Path) -> None:
+    """`iptf cat` of a small local file from a running node (the Python front, which hands over
+    to the node's binary, then the node's client) against kubo's own `ipfs cat` of the same file
+    from its running daemon (a current kubo, the module IPTF's node is built on), paired rounds.
+    Ratio: kubo's time / IPTF's (>= 1: IPTF's command starts as fast as kubo's)."""
+    from harness import IptfRepo
+    from peers.kubo_current import KuboCurrent
+
+    small = tmp_path / "small.txt"
+    small.write_text("a small file\n")
+    repo = IptfRepo(tmp_path / "repo")
+    repo.init()
+    with KuboCurrent(tmp_path) as kubo:
+        kubo.start()
+        cid = repo.out("add", "-Q", str(small))
+        assert kubo.add(small) == cid
+        iptf_cat = [*IPTF_COMMAND, "cat", cid]
+        kubo_cat = [str(kubo.binary), "cat", cid]
+
+        def timed(argv: list[str], env: dict[str, str]) -> float:
+            begin = time.perf_counter()
+            for _ in range(COMMANDS_PER_ROUND):
+                assert subprocess.run(argv, env=env, capture_output=True, check=True).stdout == small.read_bytes()
+            return time.perf_counter() - begin
+
+        anchor: list[float] = []
+
+        def anchor_round():
+            anchor.append(timed(kubo_cat, kubo.env))
+            return (), {}
+
+        try:
+            timed(iptf_cat, repo.env)  # the node is up and warm
+            benchmark.pedantic(lambda: timed(iptf_cat, repo.env), setup=anchor_round, rounds=ROUNDS // 4, iterations=1)
+        finally:
+            repo.stop()
+    iptf_s = benchmark.stats.stats.data
+    iptf_ms = statistics.median(iptf_s) / COMMANDS_PER_ROUND * 1000
+    kubo_ms = statistics.median(anchor) / COMMANDS_PER_ROUND * 1000
+    ratio = statistics.median(a / i for i, a in zip(iptf_s, anchor))
+    benchmark.extra_info.update({
+        "anchor": "kubo's `ipfs cat` of the same file from its running daemon",
+        "iptf_ms_per_command": round(iptf_ms, 1), "kubo_ms_per_command": round(kubo_ms, 1),
+        "ratio_vs_kubo": round(ratio, 3),
+    })
+    print(f"\n`iptf cat` of a small file: {iptf_ms:.1f} ms per command; kubo's `ipfs cat` {kubo_ms:.1f} ms "
+          f"({ratio:.2f}x kubo's speed)")

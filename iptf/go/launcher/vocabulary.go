@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"runtime"
 	"strings"
 
@@ -28,23 +27,57 @@ var refused = map[string]string{
 	"update": "IPTF's node is part of the iptf-tensorflow package: upgrade it with `pip install -U iptf-tensorflow`",
 }
 
-// kuboMention matches kubo's name for its own command in help texts and messages ("ipfs add",
-// 'ipfs daemon'), but not /ipfs/ paths or the network's name.
-var kuboMention = regexp.MustCompile(`(^|[\s'"` + "`" + `(\[])ipfs( +[a-z<\[-]|$)`)
+// repoWords names IPTF's repo, variables and API where kubo's texts name its own.
+var repoWords = strings.NewReplacer(
+	"$IPFS_PATH", "$"+repodir.EnvPath,
+	"IPFS_PATH", repodir.EnvPath,
+	"~/.ipfs", "~/.iptf",
+	"/ip4/127.0.0.1/tcp/5001", "the repo's Unix socket (<repo>/api.sock)",
+	"127.0.0.1:5001", "the repo's Unix socket",
+	"ipfs: Reading from", "iptf: Reading from",
+)
 
 // speakIPTF rewrites a text of kubo's so that it names IPTF's command, repo, variables and API.
+// It runs on every help text of kubo's command tree each time the program starts, so it scans
+// by hand rather than with a regular expression (which took most of a command's start-up).
 func speakIPTF(text string) string {
-	text = kuboMention.ReplaceAllString(text, "${1}iptf${2}")
-	// A second pass: matches that shared a boundary character were skipped by the first.
-	text = kuboMention.ReplaceAllString(text, "${1}iptf${2}")
-	return strings.NewReplacer(
-		"$IPFS_PATH", "$"+repodir.EnvPath,
-		"IPFS_PATH", repodir.EnvPath,
-		"~/.ipfs", "~/.iptf",
-		"/ip4/127.0.0.1/tcp/5001", "the repo's Unix socket (<repo>/api.sock)",
-		"127.0.0.1:5001", "the repo's Unix socket",
-		"ipfs: Reading from", "iptf: Reading from",
-	).Replace(text)
+	if !strings.Contains(text, "ipfs") && !strings.Contains(text, "IPFS") && !strings.Contains(text, "5001") {
+		return text
+	}
+	return repoWords.Replace(renameCommand(text))
+}
+
+// renameCommand replaces kubo's name for its command ("ipfs add", 'ipfs daemon', a text that
+// ends in "ipfs") with IPTF's, but not /ipfs/ paths or the network's name: an "ipfs" that starts
+// the text or follows a space, a quote, a backquote or an opening bracket, and ends the text or
+// is followed by spaces and a lower-case letter, '<', '[' or '-'.
+func renameCommand(text string) string {
+	var out []byte // a copy, made at the first rename
+	for i := 0; ; {
+		at := strings.Index(text[i:], "ipfs")
+		if at < 0 {
+			break
+		}
+		at += i
+		i = at + len("ipfs")
+		if at > 0 && !strings.ContainsRune(" \t\n\f\r'\"`([", rune(text[at-1])) {
+			continue
+		}
+		if i < len(text) {
+			rest := strings.TrimLeft(text[i:], " ")
+			if len(rest) == len(text[i:]) || rest == "" || !(rest[0] >= 'a' && rest[0] <= 'z' || strings.ContainsRune("<[-", rune(rest[0]))) {
+				continue
+			}
+		}
+		if out == nil {
+			out = []byte(text)
+		}
+		copy(out[at:], "iptf")
+	}
+	if out == nil {
+		return text
+	}
+	return string(out)
 }
 
 const rootSubcommands = `

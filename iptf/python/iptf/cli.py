@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 from ._binary import node_binary
+from .commands import COMMANDS
 from .errors import IptfError
 
 
@@ -16,9 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args or args in (["--help"], ["-h"], ["help"]):
             return _help()
-        from .commands import load
-
-        own = load().get(args[0])
+        own = COMMANDS.get(args[0])
         if own is not None:
             return own.run(args[1:])
         binary = node_binary()
@@ -41,12 +39,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _help() -> int:
     """Print the node's command list (kubo's commands, in IPTF's words), then IPTF's own commands."""
-    from .commands import load
+    import subprocess
 
     proc = subprocess.run([node_binary(), "--help"], capture_output=True, text=True, check=False)
     print(proc.stdout.rstrip())
     print("\nIPTF COMMANDS")
-    for cmd in sorted(load().values(), key=lambda c: c.name):
+    for cmd in sorted(COMMANDS.values(), key=lambda c: c.name):
         print(f"  {cmd.name:<12} {cmd.summary}")
     print("\n  Every other command is kubo's, run by IPTF's node (`iptf <command> --help`).")
     return 0

@@ -42,8 +42,28 @@ def test_python_error_is_one_line(tmp_path) -> None:
 
 
 def test_cli_does_not_import_tensorflow() -> None:
-    code = "import sys, iptf, iptf.cli, iptf.commands; iptf.commands.load(); print('tensorflow' in sys.modules)"
+    code = ("import importlib, sys, iptf, iptf.cli; from iptf.commands import COMMANDS\n"
+            "for name in COMMANDS: importlib.import_module('iptf.commands.' + name)\n"
+            "print('tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_a_kubo_command_starts_without_the_package_s_heavy_imports() -> None:
+    # What `iptf cat …` imports before it hands over to the node (execv, replaced here by a print):
+    # only the command table and the binary's path, not the client, HTTP or subprocess. (The
+    # interpreter's start-up hook, iptf._hooks, has its own benchmark: perf/test_startup.py.)
+    code = ("import os, sys\n"
+            "sys.argv = ['iptf', 'cat', 'bafkqaaa']\n"
+            "def show(*args):\n"
+            "    print(' '.join(sorted(m for m in sys.modules if m.startswith('iptf') or m in heavy)))\n"
+            "    sys.exit(0)\n"
+            "heavy = {'subprocess', 'pathlib', 'dataclasses', 'http.client', 'json', 'typing'}\n"
+            "os.execv = show\n"
+            "from iptf.cli import main\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported = [m for m in proc.stdout.split() if m != "iptf._hooks"]
+    assert imported == ["iptf", "iptf._binary", "iptf.cli", "iptf.commands", "iptf.errors"]
 
 
 def test_kubo_exit_codes_and_output_pass_through(repo: IptfRepo) -> None:

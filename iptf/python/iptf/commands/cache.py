@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 
 from .._binary import node_binary
-from . import command
 
 
-@command("cache", "Show the cache's limit, and what the repo keeps and may evict")
-def cache(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     binary = node_binary()
     os.execv(binary, [binary, "cache", *args])
     return 0

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 
 from ..errors import NotFound
 from ..runlock import Comparison, RunLock, lock
-from . import command
 
 DEFAULT_FILE = "iptf.lock"
 
@@ -29,8 +28,7 @@ read and wrote; `pin` fetches and keeps everything a lock names; `check` compare
 the same bytes, 1 with the differences otherwise. FILE defaults to iptf.lock."""
 
 
-@command("lock", "Lock a run's inputs and outputs by CID; pin them; check that a later run read the same bytes")
-def lock_command(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     command_args: list[str] = []
     if "--" in args:
         cut = args.index("--")

@@ -7,11 +7,9 @@ import os
 import sys
 
 from ..errors import IptfError
-from . import command
 
 
-@command("python", "Run a Python script with iptf:// paths enabled in TensorFlow")
-def python(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     if importlib.util.find_spec("tensorflow") is None:
         raise IptfError("TensorFlow is not installed: pip install 'iptf-tensorflow[tensorflow]'")
     if args and not args[0].startswith("-") and not os.path.exists(args[0]):

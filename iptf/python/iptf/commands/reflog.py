@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 
 from .._binary import node_binary
-from . import command
 
 
-@command("reflog", "List reads and writes of iptf:// files and their CIDs (`reflog show N` for one)")
-def reflog(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     binary = node_binary()
     os.execv(binary, [binary, "reflog", *args])
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from .._binary import node_binary
-from . import command
 
 USAGE = """usage: iptf serve [--listen ADDR] [daemon flags...]
 
@@ -19,8 +18,7 @@ The RPC API and the writable tree (iptf://repo/root) are never exposed there. Ot
 """
 
 
-@command("serve", "Run the node and serve a trustless gateway and routing v1 (default 127.0.0.1:8080)")
-def serve(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     if "--help" in args or "-h" in args:
         print(USAGE, end="")
         return 0

@@ -9,7 +9,6 @@ import subprocess
 from .. import protocol
 from .._binary import node_binary
 from ..errors import IptfError
-from . import command
 
 USAGE = """usage: iptf status [--json]
 
@@ -20,8 +19,7 @@ peers it dropped for sending bad blocks. --json prints all of it as JSON.
 """
 
 
-@command("status", "Show whether a node runs for the repo, without starting one")
-def status(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     if "-h" in args or "--help" in args:
         print(USAGE, end="")
         return 0

@@ -7,11 +7,9 @@ import os
 import sys
 
 from ..errors import IptfError
-from . import command
 
 
-@command("tensorboard", "Run TensorBoard on iptf:// log directories (--logdir iptf://repo/root/logs)")
-def tensorboard(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     for i, a in enumerate(args):
         value = a.split("=", 1)[1] if a.startswith("--load_fast=") else (
             args[i + 1] if a == "--load_fast" and i + 1 < len(args) else None)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 
 from .._binary import node_binary
-from . import command
 
 
-@command("writeback", "Retry or discard closed files that could not be put in the tree (`iptf status` lists them)")
-def writeback(args: list[str]) -> int:
+def run(args: list[str]) -> int:
     binary = node_binary()
     os.execv(binary, [binary, "writeback", *args])
     return 0
