@@ -223,6 +223,11 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 	for i := 0; i < workers; i++ {
 		go func() {
 			for c := range todo {
+				// Another fetch (a read and its readahead overlap) may have brought the block
+				// meanwhile: GetBlock would read it back from its file only to drop it.
+				if has, err := f.node.Blockstore.Has(ctx, c); err == nil && has {
+					continue
+				}
 				if _, err := sess.GetBlock(ctx, c); err != nil {
 					errs <- err
 					return
