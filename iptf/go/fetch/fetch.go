@@ -49,6 +49,8 @@ type Fetcher struct {
 	Used func([]cid.Cid)
 	Hold func([]cid.Cid) (release func())
 
+	leaves *leaves // dag-pb blocks known to have no children
+
 	mu      sync.Mutex
 	ahead   map[cid.Cid]uint64 // per file root: end of the range already fetched or being fetched
 	lastEnd map[cid.Cid]uint64 // per file root: where the last read ended
@@ -58,7 +60,7 @@ type Fetcher struct {
 // hands it the messages that answer its steered wants and keeps their senders connected;
 // without one (nil) every fetch goes through a bitswap session.
 func New(node *core.IpfsNode, guard *peerguard.Guard) *Fetcher {
-	f := &Fetcher{node: node, ahead: map[cid.Cid]uint64{}, lastEnd: map[cid.Cid]uint64{}}
+	f := &Fetcher{node: node, leaves: newLeaves(), ahead: map[cid.Cid]uint64{}, lastEnd: map[cid.Cid]uint64{}}
 	if guard != nil && node.PeerHost != nil && node.IsOnline {
 		f.steer = newSteerer(node.PeerHost)
 		guard.AlsoWanted(f.steer.wanted)
@@ -124,7 +126,7 @@ func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uin
 		}
 		var next []piece
 		for _, p := range level {
-			if p.c.Prefix().Codec != cid.DagProtobuf {
+			if p.c.Prefix().Codec != cid.DagProtobuf || f.leaves.has(p.c) {
 				continue
 			}
 			blk, err := f.node.Blockstore.Get(ctx, p.c)
@@ -134,6 +136,9 @@ func (f *Fetcher) ensure(ctx context.Context, root ipld.Node, offset, length uin
 			nd, err := dag.DecodeProtobuf(blk.RawData())
 			if err != nil {
 				return count, fmt.Errorf("%s: %w", p.c, err)
+			}
+			if len(nd.Links()) == 0 {
+				f.leaves.add(p.c)
 			}
 			children, err := overlapping(nd, p.offset, offset, end)
 			if err != nil {
@@ -202,7 +207,10 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 			shuffle()
 		}
 		if len(peers) >= 2 || len(sharers) > 0 {
-			put := func(b blocks.Block) error { return f.node.Blocks.AddBlock(ctx, b) }
+			put := func(b blocks.Block) error {
+				f.leaves.note(b)
+				return f.node.Blocks.AddBlock(ctx, b)
+			}
 			if err := f.steer.fetch(ctx, root, peers, sharers, missing, f.window(), put); err != nil {
 				return err
 			}
@@ -228,10 +236,12 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 				if has, err := f.node.Blockstore.Has(ctx, c); err == nil && has {
 					continue
 				}
-				if _, err := sess.GetBlock(ctx, c); err != nil {
+				blk, err := sess.GetBlock(ctx, c)
+				if err != nil {
 					errs <- err
 					return
 				}
+				f.leaves.note(blk)
 			}
 			errs <- nil
 		}()
