@@ -69,7 +69,16 @@ Status ReadableFile::Read(uint64_t offset, size_t n, char* buf, size_t* done) co
     if (span == nullptr)
       return Error(TF_INTERNAL, "the node's block map has no block at offset " + std::to_string(pos));
     const uint64_t in_span = pos - span->offset;
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(n - *done, span->length - in_span));
+    size_t len = static_cast<size_t>(std::min<uint64_t>(n - *done, span->length - in_span));
+    if (!span->local && span->length <= kLargestLeaf && !m->cid.empty()) {
+      // The blocks after it in this read that the node does not have either come in the same
+      // request: one round trip to the node per read, not one per 256 KiB block.
+      const Span* const end = m->spans.data() + m->spans.size();
+      for (const Span* next = span + 1; next != end && *done + len < n; ++next) {
+        if (next->local || next->offset != pos + len || next->length > kLargestLeaf) break;
+        len += static_cast<size_t>(std::min<uint64_t>(n - *done - len, next->length));
+      }
+    }
     if (span->file.empty() || !ReadBlockFile(span->file, span->file_offset + in_span, len, dst)) {
       if (Status s = Fetch(*span, in_span, len, dst); !s.ok()) return s;
       m = Map();  // the fetch may have refined the map

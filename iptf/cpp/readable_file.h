@@ -35,8 +35,9 @@ class ReadableFile {
 
   // Gets bytes the block files cannot give: a local block without a file comes from `cat`;
   // missing blocks come through the node's iptf/read, which fetches them from peers (and the
-  // next window for a sequential reader). A subtree span then maps into smaller spans, so
-  // later reads find fetched leaves locally.
+  // next window for a sequential reader). len may run on past span into the spans after it,
+  // none of them local (one request for them all). A subtree span then maps into smaller
+  // spans, so later reads find fetched leaves locally.
   Status Fetch(const Span& span, uint64_t in_span, size_t len, char* out) const;
 
   static constexpr uint64_t kLargestLeaf = 1 << 20;  // kubo's largest default chunk

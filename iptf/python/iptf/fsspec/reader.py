@@ -156,13 +156,22 @@ class BlockReader(io.RawIOBase):
                 if not 0 <= in_span < length:
                     raise OSError(f"the node's block map has no block at offset {offset + done}")
                 take = min(n - done, length - in_span)
-                dst = out[done : done + take]
                 if not file:
                     if not pieces:
-                        self._fetch(span, in_span, dst)
+                        if not span.local and length <= _LARGEST_LEAF and m.cid:
+                            # The blocks after it in this read that the node does not have
+                            # either come in the same request: one round trip per read.
+                            j = i + 1
+                            while done + take < n and j < len(spans):
+                                nxt = spans[j]
+                                if nxt.local or nxt.length > _LARGEST_LEAF:
+                                    break
+                                take += min(n - done - take, nxt.length)
+                                j += 1
+                        self._fetch(span, in_span, out[done : done + take])
                         done += take
                     break
-                pieces.append(Piece(file, file_offset + in_span, dst))
+                pieces.append(Piece(file, file_offset + in_span, out[done : done + take]))
                 whose.append((span, in_span))
                 done += take
                 i += 1
