@@ -8,8 +8,9 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// maxLeaves bounds the leaves remembered: 64 Ki of 256 KiB is 16 GiB of files.
-const maxLeaves = 1 << 16
+// maxLeaves bounds the leaves remembered (about 2 MB of memory): a fetch looks a leaf up right
+// after it brought it, and 16 Ki leaves of 256 KiB are 4 GiB of files.
+const maxLeaves = 1 << 14
 
 // leaves remembers dag-pb blocks seen to have no links. A CIDv0 file (kubo's default) wraps
 // every 256 KiB of its bytes in a dag-pb leaf, so a fetch walking the file's levels would
