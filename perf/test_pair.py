@@ -18,10 +18,11 @@ from pathlib import Path
 from anchors import sha256_mb_per_s
 from harness import IptfRepo, random_bytes
 from peers.kubo022 import Kubo022
-from loopback import TF_SEQUENTIAL_READ, loopback_address, online_repo
+from loopback import TF_SEQUENTIAL_READ, kubo022_fetch_seconds, loopback_address, online_repo
 
 SIZE = 128 << 20
 ROUNDS = 3
+
 
 def add(repo: IptfRepo, folder: Path, name: str, seed: int) -> tuple[str, bytes]:
     data = random_bytes(SIZE, seed=seed)
@@ -33,14 +34,10 @@ def kubo_pair_seconds(tmp_path: Path, i: int, seed: int) -> float:
     """kubo v0.22 fetching SIZE random bytes from kubo v0.22."""
     data = random_bytes(SIZE, seed=seed)
     (tmp_path / f"k{i}.bin").write_bytes(data)
-    with Kubo022(tmp_path / f"kubo-holder-{i}") as holder, Kubo022(tmp_path / f"kubo-fetcher-{i}") as fetcher:
+    with Kubo022(tmp_path / f"kubo-holder-{i}") as holder:
         holder.start(online=True)
         cid = holder.add(tmp_path / f"k{i}.bin")
-        fetcher.start(online=True)
-        fetcher.connect(holder.multiaddr)
-        start = time.perf_counter()
-        fetcher.download(cid, tmp_path / f"k{i}.out", timeout=600)
-        seconds = time.perf_counter() - start
+        seconds = kubo022_fetch_seconds(tmp_path / f"kubo-fetcher-{i}", holder, cid, tmp_path / f"k{i}.out")
     assert (tmp_path / f"k{i}.out").read_bytes() == data
     return seconds
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from harness import IptfRepo, random_bytes
-from loopback import TF_SEQUENTIAL_READ, online_repo
+from loopback import TF_SEQUENTIAL_READ, kubo022_fetch_seconds, online_repo
 from peers.kubo022 import Kubo022
 
 SIZE = 64 << 20
@@ -40,12 +40,7 @@ def test_fetch_64mib_vs_kubo_022(benchmark, tmp_path: Path) -> None:
         def kubo_round(i: int) -> None:
             path, data = fresh_file(tmp_path, f"k{i}.bin", seed + i)
             cid = provider.add(path)
-            with Kubo022(tmp_path / f"kubo-client-{i}") as client:
-                client.start(online=True)
-                client.connect(provider.multiaddr)
-                start = time.perf_counter()
-                client.download(cid, tmp_path / f"k{i}.out", timeout=300)
-                kubo_s.append(time.perf_counter() - start)
+            kubo_s.append(kubo022_fetch_seconds(tmp_path / f"kubo-client-{i}", provider, cid, tmp_path / f"k{i}.out"))
             assert (tmp_path / f"k{i}.out").read_bytes() == data
 
         repos: list[IptfRepo] = []

@@ -63,11 +63,8 @@ func renameCommand(text string) string {
 		if at > 0 && !strings.ContainsRune(" \t\n\f\r'\"`([", rune(text[at-1])) {
 			continue
 		}
-		if i < len(text) {
-			rest := strings.TrimLeft(text[i:], " ")
-			if len(rest) == len(text[i:]) || rest == "" || !(rest[0] >= 'a' && rest[0] <= 'z' || strings.ContainsRune("<[-", rune(rest[0]))) {
-				continue
-			}
+		if i < len(text) && !startsWithArguments(text[i:]) {
+			continue
 		}
 		if out == nil {
 			out = []byte(text)
@@ -78,6 +75,17 @@ func renameCommand(text string) string {
 		return text
 	}
 	return string(out)
+}
+
+// startsWithArguments reports whether s is spaces and then what starts a subcommand or an
+// argument in a usage line: a lower-case letter, '<', '[' or '-'.
+func startsWithArguments(s string) bool {
+	rest := strings.TrimLeft(s, " ")
+	if len(rest) == len(s) || rest == "" {
+		return false
+	}
+	c := rest[0]
+	return 'a' <= c && c <= 'z' || strings.IndexByte("<[-", c) >= 0
 }
 
 const rootSubcommands = `
