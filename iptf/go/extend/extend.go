@@ -73,8 +73,8 @@ func NewExtender() *Extender { return &Extender{verified: map[cid.Cid]struct{}{}
 // Extend is the package's Extend; a base this Extender built or checked earlier is not read
 // beyond its right edge.
 func (e *Extender) Extend(ctx context.Context, dag ipld.DAGService, p Params, base cid.Cid, more io.Reader) (ipld.Node, error) {
-	if p.ChunkSize <= 0 || p.MaxLinks < 2 {
-		return nil, fmt.Errorf("extend: chunk size %d and %d links per node cannot build a DAG", p.ChunkSize, p.MaxLinks)
+	if err := checkParams(p); err != nil {
+		return nil, err
 	}
 	var f *forest
 	var err error
@@ -94,7 +94,28 @@ func (e *Extender) Extend(ctx context.Context, dag ipld.DAGService, p Params, ba
 		}
 		f.tail = f.tail[:n-1]
 	}
-	added, last, err := addLeaves(ctx, dag, p, io.MultiReader(bytes.NewReader(head), more))
+	return e.grow(ctx, dag, p, f, io.MultiReader(bytes.NewReader(head), more))
+}
+
+// Import stores and returns the root of a file of content's bytes: the DAG `ipfs add` builds
+// with p, made as an extension of nothing (so that a later Extend of it reads only its edge).
+func (e *Extender) Import(ctx context.Context, dag ipld.DAGService, p Params, content io.Reader) (ipld.Node, error) {
+	if err := checkParams(p); err != nil {
+		return nil, err
+	}
+	return e.grow(ctx, dag, p, &forest{whole: map[int]subtree{}}, content)
+}
+
+func checkParams(p Params) error {
+	if p.ChunkSize <= 0 || p.MaxLinks < 2 {
+		return fmt.Errorf("extend: chunk size %d and %d links per node cannot build a DAG", p.ChunkSize, p.MaxLinks)
+	}
+	return nil
+}
+
+// grow adds the leaves of more after f's and stores the file's root over them all.
+func (e *Extender) grow(ctx context.Context, dag ipld.DAGService, p Params, f *forest, more io.Reader) (ipld.Node, error) {
+	added, last, err := addLeaves(ctx, dag, p, more)
 	if err != nil {
 		return nil, err
 	}
@@ -394,31 +415,6 @@ func leafData(ctx context.Context, dag ipld.DAGService, c cid.Cid) ([]byte, erro
 		return fsn.Data(), nil
 	}
 	return nd.RawData(), nil
-}
-
-// addLeaves chunks r into leaves as the importer does, stores them and lists them; last is the
-// last leaf made (the root, should it be the only leaf of the file).
-func addLeaves(ctx context.Context, dag ipld.DAGService, p Params, r io.Reader) ([]leaf, ipld.Node, error) {
-	params := helpers.DagBuilderParams{Dagserv: dag, RawLeaves: p.RawLeaves, Maxlinks: p.MaxLinks, CidBuilder: p.Prefix}
-	db, err := params.New(chunk.NewSizeSplitter(r, p.ChunkSize))
-	if err != nil {
-		return nil, nil, err
-	}
-	batch := ipld.NewBatch(ctx, dag)
-	var out []leaf
-	var last ipld.Node
-	for !db.Done() {
-		nd, size, err := db.NewLeafDataNode(ft.TFile)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := batch.Add(ctx, nd); err != nil {
-			return nil, nil, err
-		}
-		out = append(out, leaf{cid: nd.Cid(), tsize: nodeSize(nd), size: size})
-		last = nd
-	}
-	return out, last, batch.Commit()
 }
 
 // emptyFile stores and returns the empty file's node.

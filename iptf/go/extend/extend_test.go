@@ -65,6 +65,38 @@ func readAll(t *testing.T, dag ipld.DAGService, nd ipld.Node) []byte {
 	return b
 }
 
+// Import of a whole content, at sizes around chunk and tree boundaries, gives the importer's
+// CID, reads back, and is then extended reading only its right edge.
+func TestImportGivesTheImportersCID(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewSource(3))
+	for name, p := range settings {
+		t.Run(name, func(t *testing.T) {
+			c, l := int(p.ChunkSize), p.MaxLinks
+			for _, size := range []int{0, 1, c - 1, c, c + 1, l * c, l*c + 1, l * l * c, l*l*l*c + 3} {
+				data := make([]byte, size)
+				rng.Read(data)
+				want := importAll(t, mdtest.Mock(), p, data)
+				dag := mdtest.Mock()
+				e := NewExtender()
+				got, err := e.Import(ctx, dag, p, bytes.NewReader(data))
+				if err != nil {
+					t.Fatalf("%d bytes: %v", size, err)
+				}
+				if !got.Cid().Equals(want.Cid()) {
+					t.Fatalf("%d bytes: %s, the importer gives %s", size, got.Cid(), want.Cid())
+				}
+				if back := readAll(t, dag, got); !bytes.Equal(back, data) {
+					t.Fatalf("%d bytes: reads back %d bytes that differ", size, len(back))
+				}
+				if !e.knows(p, got.Cid()) {
+					t.Fatalf("%d bytes: the Extender does not know the root it built", size)
+				}
+			}
+		})
+	}
+}
+
 // Every split of content into a base and appended bytes, at sizes around chunk and tree
 // boundaries, gives the CID the importer gives for the whole content, and reads back.
 func TestExtendGivesTheImportersCID(t *testing.T) {

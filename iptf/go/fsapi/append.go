@@ -23,10 +23,12 @@ import (
 // importStaged imports a staged file's content and returns its CID, the CID `ipfs add` gives
 // for it. A file staged after a base (an append, a flush of a file still being written) extends
 // the base's DAG when the repo's import settings allow, so its cost follows the new bytes;
-// otherwise the base's content and the staged bytes are imported together.
+// otherwise the base's content and the staged bytes are imported together. A whole file is
+// imported by the same leaf and tree builder when the settings allow (no command, no adder per
+// file: a directory of small files costs what their bytes cost), else by kubo's add.
 func (fs *FS) importStaged(ctx context.Context, staged staging.File) (cid.Cid, error) {
 	if staged.Base == "" {
-		return importWithAdd(ctx, fs.Env, staged)
+		return fs.importWhole(ctx, staged)
 	}
 	base, err := cid.Decode(staged.Base)
 	if err != nil {
@@ -61,6 +63,24 @@ func (fs *FS) importStaged(ctx context.Context, staged staging.File) (cid.Cid, e
 	}
 	defer more.Close()
 	return addReader(ctx, fs.Env, filepath.Base(staged.Path), io.MultiReader(prefix, more))
+}
+
+// importWhole imports a staged file that follows no base.
+func (fs *FS) importWhole(ctx context.Context, staged staging.File) (cid.Cid, error) {
+	params, ok := fs.extendParams()
+	if !ok {
+		return importWithAdd(ctx, fs.Env, staged)
+	}
+	content, _, err := staged.Open()
+	if err != nil {
+		return cid.Undef, err
+	}
+	defer content.Close()
+	nd, err := fs.Extender.Import(ctx, fs.Node.DAG, params, content)
+	if err != nil {
+		return cid.Undef, err
+	}
+	return nd.Cid(), nil
 }
 
 // extendParams are the settings `ipfs add` uses in this repo (its Import.* config, read as the
