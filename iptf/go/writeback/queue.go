@@ -114,6 +114,20 @@ const (
 	maxFlushGap = 250 * time.Millisecond
 )
 
+// Bursts: a queue woken from idle waits until its writers pause (no op queued for burstGap),
+// at most maxBurst, before it applies anything, unless a full batch is there or someone waits
+// for a queued op. On a machine of few cores an import running while a writer keeps closing
+// files (appends to a log, a loop of small writes) takes the core that writer's next close
+// needs; run once the burst is over, the same imports do not slow it. The bytes are staged and
+// journaled before a close returns, so waiting loses nothing; readers do not wait for it.
+const (
+	burstGap = 20 * time.Millisecond
+	maxBurst = time.Second
+)
+
+// burstTimes are a queue's burstGap and maxBurst (tests lengthen them).
+type burstTimes struct{ gap, max time.Duration }
+
 // Queue holds the changes not yet applied and applies them one at a time.
 type Queue struct {
 	dir     string // the staging directory: journal, failures, staged files
@@ -130,6 +144,8 @@ type Queue struct {
 	waiting  int           // WaitFor calls waiting on the current changed channel
 	hurry    chan struct{} // signalled when a WaitFor starts waiting
 	flushed  time.Duration // how long the last batch's flush took
+	pushed   time.Time     // when the last op was queued
+	burst    burstTimes
 	failures []Failure
 	// unrecorded are the sequence numbers of failed ops whose failure could not be written to
 	// disk: the journal keeps them queued until it can.
@@ -151,7 +167,8 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 		return nil, fmt.Errorf("reading the failed writes: %w", err)
 	}
 	q := &Queue{dir: dir, apply: apply, journal: j, busy: busy, changed: make(chan struct{}),
-		wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), failures: append(damaged, failed...)}
+		wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), burst: burstTimes{burstGap, maxBurst},
+		failures: append(damaged, failed...)}
 	for _, f := range damaged {
 		log.Errorf("write-back journal: %s", f.Why)
 	}
@@ -243,6 +260,7 @@ func (q *Queue) push(op Op) error {
 		return fmt.Errorf("journaling the write-back queue: %w", err)
 	}
 	q.ops = append(q.ops, op)
+	q.pushed = time.Now()
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -329,6 +347,7 @@ func (q *Queue) BatchWrites(flush Flush) {
 }
 
 func (q *Queue) run(ctx context.Context) {
+	waited := false // the ops there have waited out their burst
 	for {
 		batch := q.nextBatch()
 		switch {
@@ -339,11 +358,58 @@ func (q *Queue) run(ctx context.Context) {
 			case <-q.wake:
 			case <-ctx.Done():
 			}
+		case !waited && q.inBurst():
+			q.waitOutBurst(ctx)
+			waited = true
 		default:
+			waited = false
 			q.applyBatch(ctx, batch)
 			q.gather(ctx)
 		}
 	}
+}
+
+// inBurst reports whether an op was queued less than burstGap ago.
+func (q *Queue) inBurst() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return time.Since(q.pushed) < q.burst.gap
+}
+
+// waitOutBurst waits until no op has been queued for burstGap (see burstGap), at most
+// maxBurst, or until a full batch is queued, someone waits for a queued op, or ctx ends.
+func (q *Queue) waitOutBurst(ctx context.Context) {
+	q.mu.Lock()
+	burst := q.burst
+	q.mu.Unlock()
+	end := time.NewTimer(burst.max)
+	defer end.Stop()
+	pause := time.NewTimer(burst.gap)
+	defer func() { pause.Stop() }()
+	for {
+		if q.enough() {
+			return
+		}
+		select {
+		case <-pause.C:
+			return
+		case <-end.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-q.hurry:
+		case <-q.wake: // another op: the pause starts again
+			pause.Stop()
+			pause = time.NewTimer(burst.gap)
+		}
+	}
+}
+
+// enough reports whether the queue holds a full batch or someone waits for a queued op.
+func (q *Queue) enough() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ops) >= maxBatch || q.waiting > 0
 }
 
 // gather waits, after a batch, for the writes of the next one: flushGap times as long as the
@@ -359,10 +425,7 @@ func (q *Queue) gather(ctx context.Context) {
 	timer := time.NewTimer(gap)
 	defer timer.Stop()
 	for {
-		q.mu.Lock()
-		enough := len(q.ops) >= maxBatch || q.waiting > 0
-		q.mu.Unlock()
-		if enough {
+		if q.enough() {
 			return
 		}
 		select {

@@ -19,6 +19,7 @@ type tree struct {
 	mu      sync.Mutex
 	files   map[string]string
 	applied []Op
+	started int           // applies begun (some may wait at the gate)
 	gate    chan struct{} // when set, each apply waits for a value (or ctx)
 	fail    string        // a path whose write fails
 }
@@ -26,6 +27,9 @@ type tree struct {
 func newTree() *tree { return &tree{files: map[string]string{}} }
 
 func (t *tree) apply(ctx context.Context, op Op) error {
+	t.mu.Lock()
+	t.started++
+	t.mu.Unlock()
 	if t.gate != nil {
 		select {
 		case <-t.gate:
@@ -60,6 +64,20 @@ func (t *tree) apply(ctx context.Context, op Op) error {
 	}
 	t.applied = append(t.applied, op)
 	return nil
+}
+
+// applying waits until n applies have begun.
+func applying(tb testing.TB, t *tree, n int) {
+	tb.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		t.mu.Lock()
+		started := t.started
+		t.mu.Unlock()
+		if started >= n {
+			return
+		}
+	}
+	tb.Fatalf("fewer than %d applies began", n)
 }
 
 func (t *tree) get(p string) (string, bool) {
@@ -436,8 +454,9 @@ func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
 		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), -1, 1, "p", false); err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 { // the first is being applied alone: the others queue up behind it
-			time.Sleep(20 * time.Millisecond)
+		if i == 0 { // a reader of the first has it applied at once, alone: the others queue up behind it
+			go func() { _ = q.WaitFor(waitCtx(t), "/d/f0") }()
+			applying(t, tr, 1)
 		}
 	}
 	for i := 0; i < 10; i++ {
@@ -458,6 +477,42 @@ func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
 	}
 	if info, err := os.Stat(filepath.Join(dir, journalName)); err != nil || info.Size() != 0 {
 		t.Fatalf("journal after the batch: %v, %v", info, err)
+	}
+}
+
+// Writes closed in a burst, with nobody waiting for them, are applied once the writer pauses,
+// together, with one flush.
+func TestABurstOfWritesIsAppliedAfterItWithOneFlush(t *testing.T) {
+	dir := t.TempDir()
+	tr := newTree()
+	q, err := Open(waitCtx(t), dir, tr.apply, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	q.burst = burstTimes{gap: time.Second, max: 3 * time.Second} // a loaded machine may pause the writer a while
+	q.mu.Unlock()
+	var mu sync.Mutex
+	var flushed [][]string
+	q.BatchWrites(func(ctx context.Context, dirs []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		flushed = append(flushed, dirs)
+		return nil
+	})
+	for i := 0; i < 10; i++ {
+		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), -1, 1, "p", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for q.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(flushed) != 1 || len(flushed[0]) != 10 {
+		t.Fatalf("flushes %v, want one for the ten writes", flushed)
 	}
 }
 
