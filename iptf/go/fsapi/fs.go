@@ -21,6 +21,7 @@ import (
 	"iptf.io/node/fetch"
 	"iptf.io/node/reflog"
 	"iptf.io/node/repodir"
+	"iptf.io/node/staging"
 	"iptf.io/node/uri"
 	"iptf.io/node/writeback"
 )
@@ -39,6 +40,8 @@ type FS struct {
 	Pending *writeback.Queue
 	// Staging is the repo's staging directory: writes take their staged files only from it.
 	Staging string
+	// Ahead keeps an empty spare ready in Staging for the next writer.
+	Ahead *staging.Ahead
 	// Opened, when set, hears of every file opened for reading: its root and the blocks its
 	// map names (the cache dates them by it: a reader reads local blocks without the node).
 	Opened func(root cid.Cid, blocks []cid.Cid)
@@ -63,6 +66,7 @@ func New(node *core.IpfsNode, api coreiface.CoreAPI, env cmds.Environment, repo 
 		Fetcher:  fetcher,
 		Reflog:   log,
 		Staging:  repodir.Staging(repo),
+		Ahead:    staging.NewAhead(repodir.Staging(repo)),
 		Extender: extend.NewExtender(),
 		tree:     new(sync.Mutex),
 	}

@@ -51,7 +51,9 @@ func testFS(t testing.TB) *FS {
 		t.Fatal(err)
 	}
 	env := &commands.Context{ConfigRoot: repo, ConstructNode: func() (*core.IpfsNode, error) { return n, nil }}
-	return New(n, api, env, repo, fetch.New(n, nil), nil)
+	fs := New(n, api, env, repo, fetch.New(n, nil), nil)
+	t.Cleanup(fs.Ahead.Wait) // before the repo's folder is removed
+	return fs
 }
 
 // addBytes adds data as `ipfs add` would, with the given options, and returns its CID.

@@ -139,6 +139,7 @@ func (fs *FS) StageNext(raw string) *protocol.Staged {
 	if err != nil {
 		return nil
 	}
+	fs.Ahead.Refill()
 	return &protocol.Staged{Uri: u.String(), Path: path, Size: uint64(size), AfterQueued: true}
 }
 
@@ -221,6 +222,7 @@ func (fs *FS) Stage(ctx context.Context, raw string, appending bool) (*protocol.
 	if staged.Path, err = staging.Create(fs.Staging); err != nil {
 		return nil, classify(u.Raw, err)
 	}
+	fs.Ahead.Refill()
 	return staged, nil
 }
 

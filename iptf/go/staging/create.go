@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -43,6 +45,59 @@ func create(dir, prefix string) (string, error) {
 		return path, f.Close()
 	}
 	return "", fmt.Errorf("no free staging file name in %s", dir)
+}
+
+// Ahead makes an empty spare in a staging directory, in the background, whenever a writer has
+// just taken one and none is left, so that handing out the next writer's file renames a spare
+// instead of creating a file while that writer waits. On a filesystem that has created and
+// deleted many files, creating one costs 0.2-0.9 ms (the filesystem searches its free inodes
+// among recently deleted ones); a rename, 15 µs. Appenders closing in a burst find no spare
+// recycled, since the queue imports after the burst.
+type Ahead struct {
+	dir    string
+	busy   atomic.Bool // a spare is being made
+	making sync.WaitGroup
+}
+
+// NewAhead returns the Ahead of the staging directory dir.
+func NewAhead(dir string) *Ahead { return &Ahead{dir: dir} }
+
+// Refill makes an empty spare in the background unless there is one or one is being made.
+func (a *Ahead) Refill() {
+	if a == nil || !a.busy.CompareAndSwap(false, true) {
+		return
+	}
+	a.making.Add(1)
+	go func() {
+		defer a.making.Done()
+		defer a.busy.Store(false)
+		if len(spares(a.dir)) == 0 {
+			_ = makeSpare(a.dir) // only a speed-up: a writer creates its own file otherwise
+		}
+	}()
+}
+
+// Wait returns once no spare is being made.
+func (a *Ahead) Wait() {
+	if a != nil {
+		a.making.Wait()
+	}
+}
+
+// makeSpare creates an empty spare in dir's spares folder.
+func makeSpare(dir string) error {
+	if err := os.MkdirAll(SparesOf(dir), 0o700); err != nil {
+		return err
+	}
+	name, err := randomName(SparePrefix)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(SparesOf(dir), name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // SpaceMargin is the free space the repo's filesystem keeps beyond the blocks of queued

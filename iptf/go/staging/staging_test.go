@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func spareNames(t *testing.T, dir string) []string {
@@ -146,5 +147,46 @@ func TestCheckAcceptsOnlyTheRepoStagingFiles(t *testing.T) {
 		if err := Check(dir, p); err == nil {
 			t.Errorf("%s accepted as a staging file", p)
 		}
+	}
+}
+
+// A spare made ahead is what the next writer is handed (renamed), and another is made after it.
+func TestAheadKeepsASpareForTheNextWriter(t *testing.T) {
+	dir := t.TempDir()
+	ahead := NewAhead(dir)
+	waitForSpares := func() []spare {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if s := spares(dir); len(s) > 0 && !ahead.busy.Load() {
+				return s
+			}
+		}
+		t.Fatal("no spare was made ahead")
+		return nil
+	}
+	ahead.Refill()
+	made := waitForSpares()
+	if len(made) != 1 || made[0].size != 0 {
+		t.Fatalf("spares made ahead: %+v, want one empty file", made)
+	}
+	before, err := os.Stat(made[0].path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil || !os.SameFile(before, after) {
+		t.Fatalf("the writer's file %s is not the spare made ahead (%v)", path, err)
+	}
+	ahead.Refill()
+	if again := waitForSpares(); len(again) != 1 || again[0].path == made[0].path {
+		t.Fatalf("after the writer took it: %+v", again)
+	}
+	ahead.Refill() // one spare is enough
+	if time.Sleep(10 * time.Millisecond); len(spares(dir)) != 1 {
+		t.Fatalf("spares: %+v, want one", spares(dir))
 	}
 }
