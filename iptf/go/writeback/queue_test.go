@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -438,10 +439,8 @@ func TestAnUnrecordedFailureStaysJournaled(t *testing.T) {
 	}
 }
 
-// Writes that queue up while one is applied are applied together, unflushed, and the tree is
-// persisted once for them; only then are they journaled done and their waiters released.
-func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
-	q, tr, dir := gatedQueue(t)
+// recordFlushes makes q apply writes in batches and returns what its flushes were given so far.
+func recordFlushes(q *Queue) func() [][]string {
 	var mu sync.Mutex
 	var flushed [][]string
 	q.BatchWrites(func(ctx context.Context, dirs []string) error {
@@ -450,6 +449,18 @@ func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
 		flushed = append(flushed, dirs)
 		return nil
 	})
+	return func() [][]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(flushed)
+	}
+}
+
+// Writes that queue up while one is applied are applied together, unflushed, and the tree is
+// persisted once for them; only then are they journaled done and their waiters released.
+func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
+	q, tr, dir := gatedQueue(t)
+	flushes := recordFlushes(q)
 	for i := 0; i < 10; i++ {
 		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), -1, 1, "p", false); err != nil {
 			t.Fatal(err)
@@ -465,8 +476,7 @@ func TestQueuedWritesAreAppliedInBatchesWithOneFlush(t *testing.T) {
 	if err := q.WaitFor(waitCtx(t), "/d"); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	flushed := flushes()
 	if len(flushed) != 2 || len(flushed[1]) != 9 || flushed[1][0] != "/d" {
 		t.Fatalf("flushes %v, want one for the first write and one for the nine behind it", flushed)
 	}
@@ -492,14 +502,7 @@ func TestABurstOfWritesIsAppliedAfterItWithOneFlush(t *testing.T) {
 	q.mu.Lock()
 	q.burst = burstTimes{gap: time.Second, max: 3 * time.Second} // a loaded machine may pause the writer a while
 	q.mu.Unlock()
-	var mu sync.Mutex
-	var flushed [][]string
-	q.BatchWrites(func(ctx context.Context, dirs []string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		flushed = append(flushed, dirs)
-		return nil
-	})
+	flushes := recordFlushes(q)
 	for i := 0; i < 10; i++ {
 		if err := q.EnqueueWrite(fmt.Sprintf("/d/f%d", i), staged(t, dir, fmt.Sprint(i)), -1, 1, "p", false); err != nil {
 			t.Fatal(err)
@@ -509,9 +512,7 @@ func TestABurstOfWritesIsAppliedAfterItWithOneFlush(t *testing.T) {
 	for q.Len() > 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(flushed) != 1 || len(flushed[0]) != 10 {
+	if flushed := flushes(); len(flushed) != 1 || len(flushed[0]) != 10 {
 		t.Fatalf("flushes %v, want one for the ten writes", flushed)
 	}
 }
