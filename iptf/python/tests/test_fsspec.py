@@ -212,6 +212,48 @@ def test_a_file_opened_again_is_read_with_the_map_held_only_while_it_is_the_same
     assert reads == [(cid, os.getpid()), (fs.info(path)["cid"], os.getpid())]  # one entry per CID read
 
 
+def test_a_file_read_again_is_copied_from_its_blocks_mapped(repo: IptfRepo, tmp_path: Path) -> None:
+    """The second open of a file maps its block files, up to the process's budget (past it,
+    blocks are read from their files); a mapping holds its block's bytes after the file goes."""
+    data, other = random_bytes((3 << 20) + 1234, seed=44), random_bytes(3 << 20, seed=45)
+    (tmp_path / "a.bin").write_bytes(data)
+    (tmp_path / "b.bin").write_bytes(other)
+    a, b = (repo.out("add", "-Q", str(tmp_path / n)) for n in ("a.bin", "b.bin"))
+    proc = repo.python(f"""
+import os, fsspec
+from iptf.fsspec import calls, mapped_blocks
+
+node_reads = []
+for name in ("read", "cat"):
+    real = getattr(calls, name)
+    setattr(calls, name, lambda *args, _real=real, _name=name: node_reads.append(_name) or _real(*args))
+
+def whole(cid):
+    with fsspec.open("iptf://ipfs/" + cid, "rb") as f:
+        f.seek(100_000)
+        tail = f.read()
+        f.seek(0)
+        return f.read(100_000) + tail
+
+a_data, b_data = open({str(tmp_path / "a.bin")!r}, "rb").read(), open({str(tmp_path / "b.bin")!r}, "rb").read()
+assert whole({a!r}) == a_data and mapped_blocks.mapped_bytes() == 0, "mapped at the first open"
+assert whole({a!r}) == a_data
+assert mapped_blocks.mapped_bytes() == len(a_data), mapped_blocks.mapped_bytes()
+
+files = {{s.file for s in calls.open_map("iptf://ipfs/{a}").spans}}
+assert len(files) == 13 and all(files), files
+for f in files:
+    os.unlink(f)  # as the cache would evict them
+assert whole({a!r}) == a_data
+
+mapped_blocks._budget._left = 1 << 20  # room left for four of b's blocks
+assert whole({b!r}) == b_data and whole({b!r}) == b_data
+assert mapped_blocks.mapped_bytes() == mapped_blocks.MAPPED_BYTES, mapped_blocks.mapped_bytes()
+assert node_reads == [], node_reads
+""")
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+
+
 def _read_whole(args: tuple[str, int]) -> tuple[int, bytes]:
     uri, i = args
     with fsspec.open(uri, "rb") as f:

@@ -6,14 +6,17 @@ every open (iptf/open with `known`: the read goes into the reflog and its blocks
 the cache); when the file is still the CID of the map held here, it leaves the spans out. Only
 maps whose every span is in a local block file are kept: the map of a file with blocks still
 to fetch changes as they arrive. A kept map whose block was evicted since reads that block
-through the node, as a block gone from under any open reader is.
+through the node, as a block gone from under any open reader is (or from its mapping, if it
+has one). Each kept map goes with the mappings of its blocks (mapped_blocks), which go with it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from .mapped_blocks import BlockViews
 
 if TYPE_CHECKING:
     from .reader import FileMap
@@ -22,17 +25,24 @@ if TYPE_CHECKING:
 MAX_SPANS = 1 << 15
 
 
+class Known(NamedTuple):
+    """A map held for a URI and the mappings of its block files."""
+
+    map: FileMap
+    views: BlockViews
+
+
 class KnownMaps:
     """The most recently opened maps that are wholly local, up to MAX_SPANS spans in all."""
 
     def __init__(self, max_spans: int = MAX_SPANS) -> None:
         self._max_spans = max_spans
-        self._maps: OrderedDict[str, FileMap] = OrderedDict()
+        self._maps: OrderedDict[str, Known] = OrderedDict()
         self._spans = 0
         self._lock = threading.Lock()
 
-    def get(self, uri: str) -> FileMap | None:
-        """The map kept for uri, if any."""
+    def get(self, uri: str) -> Known | None:
+        """The map kept for uri and its mappings, if any."""
         with self._lock:
             m = self._maps.get(uri)
             if m is not None:
@@ -42,14 +52,18 @@ class KnownMaps:
     def put(self, uri: str, m: FileMap) -> None:
         """Keep m for uri if every span of it is in a local block file (else forget uri's map)."""
         keep = m.inline is None and bool(m.cid) and len(m.spans) <= self._max_spans and all(s.file for s in m.spans)
+        dropped: list[Known] = []
         with self._lock:
             old = self._maps.pop(uri, None)
             if old is not None:
-                self._spans -= len(old.spans)
-            if not keep:
-                return
-            self._maps[uri] = m
-            self._spans += len(m.spans)
+                self._spans -= len(old.map.spans)
+                dropped.append(old)
+            if keep:
+                self._maps[uri] = Known(m, BlockViews(m))
+                self._spans += len(m.spans)
             while self._spans > self._max_spans:
-                _, dropped = self._maps.popitem(last=False)
-                self._spans -= len(dropped.spans)
+                _, old = self._maps.popitem(last=False)
+                self._spans -= len(old.map.spans)
+                dropped.append(old)
+        for old in dropped:
+            old.views.release()

@@ -19,6 +19,7 @@ from ..protocol import Span
 from . import calls
 from .blockfiles import Piece, copy_pieces
 from .known_maps import KnownMaps
+from .mapped_blocks import BlockViews
 
 # Blocks no bigger than kubo's largest default chunk are leaves: mapping them again gains nothing.
 _LARGEST_LEAF = 1 << 20
@@ -62,25 +63,27 @@ class FileMap:
 _known = KnownMaps()
 
 
-def open_map(uri: str) -> FileMap:
+def open_map(uri: str) -> tuple[FileMap, BlockViews | None]:
     """uri's block map from the node, which records the read; the map this process already
-    holds when the file is still the CID it was made for (see known_maps)."""
+    holds when the file is still the CID it was made for (see known_maps), with the mappings
+    of its block files (a file opened again is read from them: see mapped_blocks)."""
     held = _known.get(uri)
-    answer = calls.open_map(uri, known=held.cid if held is not None else None)
-    if answer.known and held is not None and answer.cid == held.cid:
-        return held
+    answer = calls.open_map(uri, known=held.map.cid if held is not None else None)
+    if answer.known and held is not None and answer.cid == held.map.cid:
+        return held.map, held.views
     m = FileMap.of(answer)
     _known.put(uri, m)
-    return m
+    return m, None
 
 
 class BlockReader(io.RawIOBase):
     """A seekable raw reader of one iptf:// file."""
 
-    def __init__(self, uri: str, file_map: FileMap) -> None:
+    def __init__(self, uri: str, file_map: FileMap, views: BlockViews | None = None) -> None:
         super().__init__()
         self.name = uri
         self._map = file_map
+        self._views = views
         self._pos = 0
         # Files in the writable tree may grow while open (event files): look again at the end.
         self._growable = uri.startswith("iptf://repo/")
@@ -88,7 +91,7 @@ class BlockReader(io.RawIOBase):
     @classmethod
     def open(cls, uri: str) -> "BlockReader":
         """Map uri for reading (the node records the read in the reflog)."""
-        return cls(uri, open_map(uri))
+        return cls(uri, *open_map(uri))
 
     @property
     def size(self) -> int:
@@ -125,7 +128,8 @@ class BlockReader(io.RawIOBase):
     def pread_into(self, offset: int, out: memoryview) -> int:
         """Fill out with the bytes at offset, up to the end of the file; returns how many."""
         n = len(out)
-        done = 0
+        # A file opened again is read from its blocks' mappings, as far as they go.
+        done = self._views.read_into(offset, out) if self._views is not None else 0
         reopened = False
         while done < n:
             m = self._map
@@ -133,7 +137,7 @@ class BlockReader(io.RawIOBase):
             if pos >= m.size:
                 if self._growable and not reopened:
                     reopened = True
-                    self._map = open_map(self.name)
+                    self._map, self._views = open_map(self.name)
                     continue
                 break
             if m.inline is not None:
