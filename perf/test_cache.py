@@ -1,6 +1,6 @@
 """Eviction must not cost the read path: tf.data streaming a dataset three times the cache limit
 from a peer, against the same read with no limit, in paired rounds on loopback (a fresh reader
-repo each time; target >= 0.9)."""
+repo each time; the median of the rounds' ratios; target >= 0.9)."""
 
 from __future__ import annotations
 
@@ -73,11 +73,12 @@ def test_streaming_three_times_the_limit_vs_no_limit(benchmark, tmp_path: Path) 
         for r in [*readers, source]:
             r.stop()
     assert evicted >= SHARDS * SHARD - LIMIT - 32 * MiB, f"only {evicted} bytes evicted"
-    ratio = statistics.median(unlimited_s) / statistics.median(limited_s)
+    # Each limited read is paired with the anchor read just before it (this machine's speed drifts).
+    ratio = statistics.median(free / limited for free, limited in zip(unlimited_s, limited_s))
     size = SHARDS * SHARD
     benchmark.extra_info.update({"bytes": size, "limit": LIMIT, "limited_MBps": size / statistics.median(limited_s) / 1e6,
                                  "unlimited_MBps": size / statistics.median(unlimited_s) / 1e6,
-                                 "ratio_vs_no_limit": ratio})
+                                 "ratio_vs_no_limit": ratio, "round_ratios": [f / lim for f, lim in zip(unlimited_s, limited_s)]})
     print(f"\nstreaming {size // MiB} MiB through a {LIMIT // MiB} MiB cache: "
           f"{size / statistics.median(limited_s) / 1e6:.0f} MB/s, without a limit "
           f"{size / statistics.median(unlimited_s) / 1e6:.0f} MB/s, ratio {ratio:.2f}x (target >= 0.9)")
