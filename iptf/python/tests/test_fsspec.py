@@ -214,7 +214,8 @@ def test_a_file_opened_again_is_read_with_the_map_held_only_while_it_is_the_same
 
 def test_a_file_read_again_is_copied_from_its_blocks_mapped(repo: IptfRepo, tmp_path: Path) -> None:
     """The second open of a file maps its block files, up to the process's budget (past it,
-    blocks are read from their files); a mapping holds its block's bytes after the file goes."""
+    blocks are read from their files), without keeping a descriptor per block; a mapping holds
+    its block's bytes after the file goes."""
     data, other = random_bytes((3 << 20) + 1234, seed=44), random_bytes(3 << 20, seed=45)
     (tmp_path / "a.bin").write_bytes(data)
     (tmp_path / "b.bin").write_bytes(other)
@@ -237,8 +238,10 @@ def whole(cid):
 
 a_data, b_data = open({str(tmp_path / "a.bin")!r}, "rb").read(), open({str(tmp_path / "b.bin")!r}, "rb").read()
 assert whole({a!r}) == a_data and mapped_blocks.mapped_bytes() == 0, "mapped at the first open"
+fds = len(os.listdir("/proc/self/fd"))
 assert whole({a!r}) == a_data
 assert mapped_blocks.mapped_bytes() == len(a_data), mapped_blocks.mapped_bytes()
+assert len(os.listdir("/proc/self/fd")) == fds, "a mapping keeps a file descriptor"
 
 files = {{s.file for s in calls.open_map("iptf://ipfs/{a}").spans}}
 assert len(files) == 13 and all(files), files

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 # Below this a read stays on the calling thread: handing work to a helper costs tens of µs.
@@ -77,20 +77,22 @@ class _Helpers:
 _helpers = _Helpers()
 
 
-def copy_pieces(pieces: list[Piece]) -> list[int]:
-    """Copy every piece into its buffer; returns the indices of pieces whose file failed, in order.
-
-    Reads of SPLIT_AT bytes or more are shared between this thread and the helpers, in
-    contiguous parts (each thread walks its part of the buffer in order).
-    """
-    total = sum(len(p.out) for p in pieces)
-    parts = min(_helpers.threads, len(pieces), total // (SPLIT_AT // 2) or 1)
+def spread(work: Callable[[int, int], list[int]], count: int, total: int) -> list[int]:
+    """Run work(first, stop) over items [0, count) that hold `total` bytes: on this thread
+    alone below SPLIT_AT bytes, else in contiguous parts shared with the helpers (each thread
+    walks its part in order). Returns the parts' results joined in order."""
+    parts = min(_helpers.threads, count, total // (SPLIT_AT // 2) or 1)
     if parts < 2 or total < SPLIT_AT:
-        return _copy(pieces, 0, len(pieces))
-    bounds = [len(pieces) * k // parts for k in range(parts + 1)]
+        return work(0, count)
+    bounds = [count * k // parts for k in range(parts + 1)]
     pool = _helpers.pool()
-    futures: list[Future[list[int]]] = [pool.submit(_copy, pieces, bounds[k], bounds[k + 1]) for k in range(1, parts)]
-    failed = _copy(pieces, bounds[0], bounds[1])
+    futures: list[Future[list[int]]] = [pool.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
+    out = work(bounds[0], bounds[1])
     for f in futures:
-        failed += f.result()
-    return failed
+        out += f.result()
+    return out
+
+
+def copy_pieces(pieces: list[Piece]) -> list[int]:
+    """Copy every piece into its buffer; returns the indices of pieces whose file failed, in order."""
+    return spread(lambda first, stop: _copy(pieces, first, stop), len(pieces), sum(len(p.out) for p in pieces))
