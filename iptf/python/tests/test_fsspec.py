@@ -213,13 +213,12 @@ def test_a_file_opened_again_is_read_with_the_map_held_only_while_it_is_the_same
 
 
 def test_a_file_read_again_is_copied_from_its_blocks_mapped(repo: IptfRepo, tmp_path: Path) -> None:
-    """The second open of a file maps its block files, up to the process's budget (past it,
-    blocks are read from their files), without keeping a descriptor per block; a mapping holds
-    its block's bytes after the file goes."""
-    data, other = random_bytes((3 << 20) + 1234, seed=44), random_bytes(3 << 20, seed=45)
-    (tmp_path / "a.bin").write_bytes(data)
-    (tmp_path / "b.bin").write_bytes(other)
-    a, b = (repo.out("add", "-Q", str(tmp_path / n)) for n in ("a.bin", "b.bin"))
+    """The second open of a file maps its block files, up to the process's budget of bytes and
+    of mappings (past it, blocks are read from their files), without keeping a descriptor per
+    block; a mapping holds its block's bytes after the file goes."""
+    for name, size, seed in (("a.bin", (3 << 20) + 1234, 44), ("b.bin", 3 << 20, 45), ("c.bin", 3 << 20, 46)):
+        (tmp_path / name).write_bytes(random_bytes(size, seed=seed))
+    a, b, c = (repo.out("add", "-Q", str(tmp_path / n)) for n in ("a.bin", "b.bin", "c.bin"))
     proc = repo.python(f"""
 import os, fsspec
 from iptf.fsspec import calls, mapped_blocks
@@ -236,7 +235,7 @@ def whole(cid):
         f.seek(0)
         return f.read(100_000) + tail
 
-a_data, b_data = open({str(tmp_path / "a.bin")!r}, "rb").read(), open({str(tmp_path / "b.bin")!r}, "rb").read()
+a_data, b_data, c_data = (open(f"{tmp_path}/{{n}}.bin", "rb").read() for n in "abc")
 assert whole({a!r}) == a_data and mapped_blocks.mapped_bytes() == 0, "mapped at the first open"
 fds = len(os.listdir("/proc/self/fd"))
 assert whole({a!r}) == a_data
@@ -249,9 +248,12 @@ for f in files:
     os.unlink(f)  # as the cache would evict them
 assert whole({a!r}) == a_data
 
-mapped_blocks._budget._left = 1 << 20  # room left for four of b's blocks
+mapped_blocks._budget = mapped_blocks._Budget(1 << 30, mappings=3)  # room for three of b's blocks
 assert whole({b!r}) == b_data and whole({b!r}) == b_data
-assert mapped_blocks.mapped_bytes() == mapped_blocks.MAPPED_BYTES, mapped_blocks.mapped_bytes()
+assert mapped_blocks.mapped_bytes() == 3 << 18, mapped_blocks.mapped_bytes()
+mapped_blocks._budget = mapped_blocks._Budget(1 << 20)  # room for four of c's blocks
+assert whole({c!r}) == c_data and whole({c!r}) == c_data
+assert mapped_blocks.mapped_bytes() == 1 << 20, mapped_blocks.mapped_bytes()
 assert node_reads == [], node_reads
 """)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # Enough for the files a training loop reads epoch after epoch in most processes; at most this
 # much disk space stays taken by collected blocks while a process keeps them mapped.
 MAPPED_BYTES = 1 << 30
+# A process may hold about 65,000 mappings in all (Linux's vm.max_map_count), its allocator's
+# among them: small blocks (a folder of small files) stop being mapped long before that.
+MAX_MAPPINGS = 1 << 14
 
 _libc = ctypes.CDLL(None)  # the C library's mmap and munmap, as the process has them
 _libc.mmap.restype = ctypes.c_void_p
@@ -41,22 +44,25 @@ _FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
 
 class _Budget:
-    """Bytes this process may still map."""
+    """Bytes, and mappings, this process may still map."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, mappings: int = MAX_MAPPINGS) -> None:
         self._total = self._left = total
+        self._mappings = mappings
         self._lock = threading.Lock()
 
     def take(self, n: int) -> bool:
         with self._lock:
-            if n > self._left:
+            if n > self._left or self._mappings == 0:
                 return False
             self._left -= n
+            self._mappings -= 1
             return True
 
-    def give(self, n: int) -> None:
+    def give(self, n: int, mappings: int = 1) -> None:
         with self._lock:
             self._left += n
+            self._mappings += mappings
 
     def used(self) -> int:
         return self._total - self._left
@@ -170,6 +176,7 @@ class BlockViews:
         """Drop the mappings (each goes once no read is copying from it) and give back their bytes."""
         with self._lock:
             self._released = True
+            mappings = sum(m is not None for m in self._maps)
             self._maps = [None] * len(self._maps)
             size, self._bytes = self._bytes, 0
-        _budget.give(size)
+        _budget.give(size, mappings)
