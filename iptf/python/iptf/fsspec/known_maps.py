@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .mapped_blocks import BlockViews
 
@@ -25,24 +25,17 @@ if TYPE_CHECKING:
 MAX_SPANS = 1 << 15
 
 
-class Known(NamedTuple):
-    """A map held for a URI and the mappings of its block files."""
-
-    map: FileMap
-    views: BlockViews
-
-
 class KnownMaps:
     """The most recently opened maps that are wholly local, up to MAX_SPANS spans in all."""
 
     def __init__(self, max_spans: int = MAX_SPANS) -> None:
         self._max_spans = max_spans
-        self._maps: OrderedDict[str, Known] = OrderedDict()
+        self._maps: OrderedDict[str, BlockViews] = OrderedDict()  # each holds its map
         self._spans = 0
         self._lock = threading.Lock()
 
-    def get(self, uri: str) -> Known | None:
-        """The map kept for uri and its mappings, if any."""
+    def get(self, uri: str) -> BlockViews | None:
+        """The mappings kept for uri, with the map they were made for, if any."""
         with self._lock:
             m = self._maps.get(uri)
             if m is not None:
@@ -52,18 +45,18 @@ class KnownMaps:
     def put(self, uri: str, m: FileMap) -> None:
         """Keep m for uri if every span of it is in a local block file (else forget uri's map)."""
         keep = m.inline is None and bool(m.cid) and len(m.spans) <= self._max_spans and all(s.file for s in m.spans)
-        dropped: list[Known] = []
+        dropped: list[BlockViews] = []
         with self._lock:
             old = self._maps.pop(uri, None)
             if old is not None:
                 self._spans -= len(old.map.spans)
                 dropped.append(old)
             if keep:
-                self._maps[uri] = Known(m, BlockViews(m))
+                self._maps[uri] = BlockViews(m)
                 self._spans += len(m.spans)
             while self._spans > self._max_spans:
                 _, old = self._maps.popitem(last=False)
                 self._spans -= len(old.map.spans)
                 dropped.append(old)
         for old in dropped:
-            old.views.release()
+            old.release()

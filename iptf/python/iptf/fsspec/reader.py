@@ -70,7 +70,7 @@ def open_map(uri: str) -> tuple[FileMap, BlockViews | None]:
     held = _known.get(uri)
     answer = calls.open_map(uri, known=held.map.cid if held is not None else None)
     if answer.known and held is not None and answer.cid == held.map.cid:
-        return held.map, held.views
+        return held.map, held
     m = FileMap.of(answer)
     _known.put(uri, m)
     return m, None
