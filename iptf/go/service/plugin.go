@@ -4,8 +4,14 @@ import (
 	"context"
 
 	"github.com/ipfs/boxo/bitswap"
+	bstore "github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/mfs"
+	pin "github.com/ipfs/boxo/pinning/pinner"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/ipfs/kubo/core"
+	"github.com/ipfs/kubo/core/node"
 	"github.com/ipfs/kubo/plugin"
+	"github.com/ipfs/kubo/repo"
 	"go.uber.org/fx"
 
 	"iptf.io/node/peerguard"
@@ -32,6 +38,19 @@ func (*Plugin) Version() string { return "0.1.0" }
 // Init implements plugin.Plugin.
 func (*Plugin) Init(*plugin.Environment) error { return nil }
 
+// usedByService are the parts of a node its service writes through. fx stops a graph's parts in
+// the reverse of the order it built them, so a stop hook appended once these are built runs
+// before any of them closes.
+type usedByService struct {
+	fx.In
+	Repo       repo.Repo           `optional:"true"`
+	FilesRoot  *mfs.Root           `optional:"true"`
+	DAG        ipld.DAGService     `optional:"true"`
+	Blockstore bstore.GCBlockstore `optional:"true"`
+	Pinning    pin.Pinner          `optional:"true"`
+	Provider   node.DHTProvider    `optional:"true"`
+}
+
 // builtBitswap is the node's bitswap, once built (none offline).
 type builtBitswap struct {
 	fx.In
@@ -53,7 +72,15 @@ func (*Plugin) Options(info core.FXNodeInfo) ([]fx.Option, error) {
 		forget := handOffGuard(built.Bitswap, guard)
 		lc.Append(fx.Hook{OnStop: func(context.Context) error { forget(); return nil }})
 	}
-	return append(info.FXOptions, fx.Provide(withTracer), fx.Invoke(handOff)), nil
+	// The service's background work (queued writes, eviction) ends before the repo and the
+	// tree it writes to close; a write cut short stays journaled for the next run.
+	stopFirst := func(used usedByService, lc fx.Lifecycle) {
+		if used.Repo == nil {
+			return
+		}
+		lc.Append(fx.Hook{OnStop: func(ctx context.Context) error { stopServicesOf(ctx, used.Repo); return nil }})
+	}
+	return append(info.FXOptions, fx.Provide(withTracer), fx.Invoke(handOff), fx.Invoke(stopFirst)), nil
 }
 
 // Start makes the daemon's service as its node starts.

@@ -8,6 +8,7 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 	"github.com/ipfs/kubo/core"
 	"github.com/ipfs/kubo/core/commands/cmdenv"
+	"github.com/ipfs/kubo/repo"
 
 	"iptf.io/node/peerguard"
 )
@@ -76,6 +77,22 @@ func Running(env cmds.Environment) *Service {
 	registry.Lock()
 	defer registry.Unlock()
 	return registry.byNode[node]
+}
+
+// stopServicesOf stops the service of each node on r (see Service.stop) and waits, at most
+// until ctx ends, for their background work to end.
+func stopServicesOf(ctx context.Context, r repo.Repo) {
+	registry.Lock()
+	var stopping []*Service
+	for node, s := range registry.byNode {
+		if node.Repo == r {
+			stopping = append(stopping, s)
+		}
+	}
+	registry.Unlock()
+	for _, s := range stopping {
+		s.stop(ctx)
+	}
 }
 
 func daemonStarted() bool {

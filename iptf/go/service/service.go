@@ -46,8 +46,13 @@ type Service struct {
 	Cache      *cache.Cache
 	CacheError error
 
-	fs  *fsapi.FS       // the node's filesystem; it applies queued writes, requests get views
-	ctx context.Context // the node's: queued writes are applied under it, not a request's
+	fs *fsapi.FS // the node's filesystem; it applies queued writes, requests get views
+	// ctx is the service's lifetime: queued writes are applied and the cache evicts under it,
+	// not under a request's. It ends (stop) before the node closes its repo; the node's own
+	// context ends only after, too late for work that writes to the repo.
+	ctx    context.Context
+	cancel context.CancelFunc
+	tasks  sync.WaitGroup // the background work that runs under ctx
 
 	mu    sync.Mutex
 	queue *writeback.Queue // see Queue
@@ -63,6 +68,7 @@ func newService(node *core.IpfsNode, guard *peerguard.Guard) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(node.Context())
 	s := &Service{
 		Node:      node,
 		Repo:      repo,
@@ -71,7 +77,8 @@ func newService(node *core.IpfsNode, guard *peerguard.Guard) (*Service, error) {
 		Guard:     guard,
 		Activity:  lifecycle.NewActivity(),
 		Retention: retention.NewKeeper(node),
-		ctx:       node.Context(),
+		ctx:       ctx,
+		cancel:    cancel,
 	}
 	s.fs = fsapi.New(node, api, env, repo, s.Fetcher, s.Reflog)
 	return s, nil
@@ -108,6 +115,29 @@ func (s *Service) Queue() (*writeback.Queue, error) {
 	q.BatchWrites(s.fs.FlushDirs)
 	s.queue = q
 	return q, nil
+}
+
+// stop ends the service's background work and waits (at most until ctx ends) until none
+// runs: no queued write is being applied and no eviction round is under way. What is left
+// in the write-back queue stays in its journal for the node's next run.
+func (s *Service) stop(ctx context.Context) {
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		s.tasks.Wait()
+		s.mu.Lock()
+		q := s.queue
+		s.mu.Unlock()
+		if q != nil {
+			<-q.Stopped()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		log.Errorf("stopping: background work still running after %s", ctx.Err())
+	}
 }
 
 // ForgetBlockMaps drops the block maps the filesystem keeps: call it once blocks may have
@@ -154,5 +184,5 @@ func (s *Service) startCache() {
 	s.Fetcher.Used, s.Fetcher.Hold = c.Used, c.Hold
 	s.Guard.Subscribe(func(_ peer.ID, msg bsmsg.BitSwapMessage) { c.Received(msg.Blocks()) })
 	s.fs.Opened = s.Cache.Opened
-	go s.Cache.Run(s.ctx)
+	s.tasks.Go(func() { s.Cache.Run(s.ctx) })
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,12 @@ func (r repoAt) Path() string { return r.path }
 // it a daemon's node (the write-back queue is a daemon's).
 func testNode(t *testing.T, daemon bool) *core.IpfsNode {
 	t.Helper()
+	return testNodeOn(t, testRepo(t), daemon)
+}
+
+// testRepo is an in-memory repo at a temporary path, with a new identity.
+func testRepo(t *testing.T) repoAt {
+	t.Helper()
 	priv, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +55,13 @@ func testNode(t *testing.T, daemon bool) *core.IpfsNode {
 	}
 	cfg := &config.Config{}
 	cfg.Identity.PeerID, cfg.Identity.PrivKey = id.String(), base64.StdEncoding.EncodeToString(key)
-	r := repoAt{Repo: &repo.Mock{C: *cfg, D: dssync.MutexWrap(datastore.NewMapDatastore())}, path: t.TempDir()}
+	return repoAt{Repo: &repo.Mock{C: *cfg, D: dssync.MutexWrap(datastore.NewMapDatastore())}, path: t.TempDir()}
+}
+
+// testNodeOn is an offline node over r, built with the plugin's options as a daemon's is.
+func testNodeOn(t *testing.T, r repo.Repo, daemon bool) *core.IpfsNode {
+	t.Helper()
+	registerPlugin.Do(func() { core.RegisterFXOptionFunc((&Plugin{}).Options) })
 	n, err := core.NewNode(context.Background(), &core.BuildCfg{Online: false, Repo: r})
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +70,8 @@ func testNode(t *testing.T, daemon bool) *core.IpfsNode {
 	n.IsDaemon = daemon
 	return n
 }
+
+var registerPlugin sync.Once
 
 // stage fills a staging file of the service's repo, as a writer does before its close.
 func stage(t *testing.T, s *Service, data []byte) staging.File {
@@ -192,5 +207,56 @@ func TestNoQueueWithoutDaemon(t *testing.T) {
 	defer end()
 	if fs.Pending != nil {
 		t.Fatal("a node without a daemon got a write-back queue")
+	}
+}
+
+// closeWatched is a repo that runs onClose as the node closes it.
+type closeWatched struct {
+	repoAt
+	onClose func()
+}
+
+func (r *closeWatched) Close() error {
+	r.onClose()
+	return r.repoAt.Close()
+}
+
+// TestQueueStopsBeforeTheRepoCloses: a node that stops with writes queued stops applying them
+// before its repo and tree close (applied to a closed repo, a write would fail, or be lost);
+// what is left stays in the journal for the next run, and no write is reported failed.
+func TestQueueStopsBeforeTheRepoCloses(t *testing.T) {
+	r := &closeWatched{repoAt: testRepo(t)}
+	n := testNodeOn(t, r, true)
+	s, err := For(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, ctx, end := request(t, s)
+	defer end()
+	var stoppedFirst, closed bool
+	r.onClose = func() {
+		closed = true
+		select {
+		case <-s.queue.Stopped():
+			stoppedFirst = s.ctx.Err() != nil
+		default:
+		}
+	}
+	for _, name := range []string{"a", "b"} {
+		if _, err := fs.WriteBack(ctx, "iptf://repo/root/"+name, stage(t, s, []byte(name)), fsapi.Caller{NoLog: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !closed {
+		t.Fatal("the node did not close its repo")
+	}
+	if !stoppedFirst {
+		t.Fatal("the repo closed while the write-back queue could still apply writes")
+	}
+	if failures := s.queue.Failures(); len(failures) > 0 {
+		t.Fatalf("writes were reported failed: %+v", failures)
 	}
 }

@@ -23,6 +23,9 @@ import (
 
 var log = logging.Logger("iptf/writeback")
 
+// ErrStopped is what waiting for a queued op returns once the node stops applying them.
+var ErrStopped = errors.New("the node is stopping; the queued writes are applied when it next runs")
+
 // Kind is what an Op does.
 type Kind string
 
@@ -135,6 +138,7 @@ type Queue struct {
 	flush   Flush // nil: each op persists the tree itself
 	journal *journal
 	busy    func() (done func()) // marks the node busy while an op is applied
+	stopped chan struct{}        // closed once the queue has stopped applying (its ctx ended)
 
 	mu       sync.Mutex
 	ops      []Op          // queued, in order; ops[0] may be being applied
@@ -168,6 +172,7 @@ func Open(ctx context.Context, dir string, apply Apply, busy func() func()) (*Qu
 	}
 	q := &Queue{dir: dir, apply: apply, journal: j, busy: busy, changed: make(chan struct{}),
 		wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), burst: burstTimes{burstGap, maxBurst},
+		stopped:  make(chan struct{}),
 		failures: append(damaged, failed...)}
 	for _, f := range damaged {
 		log.Errorf("write-back journal: %s", f.Why)
@@ -295,6 +300,8 @@ func (q *Queue) WaitFor(ctx context.Context, paths ...string) error {
 		}
 		select {
 		case <-changed:
+		case <-q.stopped:
+			return ErrStopped
 		case <-ctx.Done():
 			q.mu.Lock()
 			if q.changed == changed {
@@ -346,7 +353,12 @@ func (q *Queue) BatchWrites(flush Flush) {
 	q.flush = flush
 }
 
+// Stopped is closed once the queue has stopped applying changes, after the context it was
+// opened with ended: no op is being applied then, and what is left stays in the journal.
+func (q *Queue) Stopped() <-chan struct{} { return q.stopped }
+
 func (q *Queue) run(ctx context.Context) {
+	defer close(q.stopped)
 	waited := false // the ops there have waited out their burst
 	for {
 		batch := q.nextBatch()

@@ -247,7 +247,10 @@ func TestJournalAppliesWhatAStoppedNodeLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop()
-	time.Sleep(50 * time.Millisecond)
+	<-q.Stopped() // nothing is being applied now
+	if err := q.WaitFor(waitCtx(t), "/two"); !errors.Is(err, ErrStopped) {
+		t.Fatalf("waiting for a write left queued by a stopped queue: %v, want ErrStopped", err)
+	}
 
 	next := newTree()
 	q2, err := Open(waitCtx(t), dir, next.apply, nil)

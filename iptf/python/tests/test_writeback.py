@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import IptfRepo, random_bytes
+from harness import IptfRepo, pid_alive, random_bytes, wait_until
 from harness.tf_support import run_tf
 
 ROOT = "iptf://repo/root"
@@ -125,6 +125,36 @@ os.kill(pid, signal.SIGKILL)
     assert size.stdout.split() == [str(SIZE), "False"], size.stderr
     assert r.status()["QueuedWrites"] == 0
     assert journal(r) == [] and not list((r.path / "staging").glob("write-*"))
+
+
+def test_queued_writes_survive_a_node_stopped_while_applying_them(repo_factory) -> None:
+    """`iptf shutdown` (as Ctrl-C and the idle stop do) right after a burst of writes: the node
+    stops applying them before it closes its repo, so none is lost or reported failed, and the
+    next node applies what was left."""
+    r: IptfRepo = repo_factory("stopped")
+    count = 100
+    stopped = run_tf(r, f"""
+import json, subprocess, sys
+tf.io.gfile.makedirs('iptf://repo/root/burst')  # starts the node
+status = subprocess.run([sys.executable, '-m', 'iptf', 'status', '--json'], capture_output=True, check=True)
+print(json.loads(status.stdout)['Pid'])
+for i in range({count}):
+    with tf.io.gfile.GFile(f'iptf://repo/root/burst/{{i}}.txt', 'wb') as f:
+        f.write(b'file %d' % i)
+subprocess.run([sys.executable, '-m', 'iptf', 'shutdown'], check=True)
+""")
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    pid = int(stopped.stdout.split()[0])
+    assert wait_until(lambda: not pid_alive(pid), 60), "the node did not stop"
+    failed = r.path / "staging" / "writeback.failed.jsonl"
+    assert not failed.exists() or not failed.read_text().strip(), failed.read_text()
+
+    read = run_tf(r, f"print([tf.io.gfile.GFile(f'iptf://repo/root/burst/{{i}}.txt', 'rb').read().decode() "
+                     f"for i in range({count})] == ['file %d' % i for i in range({count})])")
+    assert read.returncode == 0 and read.stdout.split() == ["True"], read.stderr[-3000:]
+    info = r.status()
+    assert info["QueuedWrites"] == 0 and not info.get("FailedWrites"), info
+    assert journal(r) == []
 
 
 def test_flushed_bytes_survive_a_killed_node_and_their_writer(repo_factory, tmp_path: Path) -> None:
