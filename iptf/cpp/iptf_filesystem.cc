@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "next_files.h"
 #include "node_api.h"
 #include "node_client.h"
 #include "readable_file.h"
@@ -128,6 +129,7 @@ static void NewRandomAccessFile(const TF_Filesystem* filesystem, const char* pat
 }
 
 static void NewWritable(const char* path, bool append, TF_WritableFile* file, TF_Status* status) {
+  if (!append) next_files::Forget(path);  // written whole: a kept next file follows older bytes
   std::unique_ptr<StagedFile> f;
   Status s = StagedFile::Create(path, append, &f);
   if (s.ok()) file->plugin_file = f.release();
@@ -174,6 +176,7 @@ static void RecursivelyCreateDir(const TF_Filesystem* filesystem, const char* pa
 }
 
 static void DeleteFile(const TF_Filesystem* filesystem, const char* path, TF_Status* status) {
+  next_files::Forget(path);
   Set(status, api::Remove(path, "file"), path);
 }
 
@@ -183,6 +186,7 @@ static void DeleteDir(const TF_Filesystem* filesystem, const char* path, TF_Stat
 
 static void DeleteRecursively(const TF_Filesystem* filesystem, const char* path, uint64_t* undeleted_files,
                               uint64_t* undeleted_dirs, TF_Status* status) {
+  next_files::Forget(path);
   Status s = api::Remove(path, "recursive");
   *undeleted_files = 0;
   *undeleted_dirs = s.ok() ? 0 : 1;  // the node removes all or nothing
@@ -190,10 +194,13 @@ static void DeleteRecursively(const TF_Filesystem* filesystem, const char* path,
 }
 
 static void RenameFile(const TF_Filesystem* filesystem, const char* src, const char* dst, TF_Status* status) {
+  next_files::Forget(src);
+  next_files::Forget(dst);
   Set(status, api::Move(src, dst), src);
 }
 
 static void CopyFile(const TF_Filesystem* filesystem, const char* src, const char* dst, TF_Status* status) {
+  next_files::Forget(dst);
   Set(status, api::Copy(src, dst), src);
 }
 

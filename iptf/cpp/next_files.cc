@@ -80,4 +80,20 @@ bool Take(const std::string& uri, Taken* out) {
   return true;
 }
 
+void Forget(const std::string& uri) {
+  std::string base = uri;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  const std::string under = base + '/';
+  std::lock_guard<std::mutex> lock(g_mu);
+  ForgetInherited();
+  for (auto it = g_kept.begin(); it != g_kept.end();) {
+    if (it->first == base || it->first.compare(0, under.size(), under) == 0) {
+      close(it->second.fd);  // the file goes back to the node (a spare)
+      it = g_kept.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 }  // namespace iptf::next_files

@@ -26,6 +26,12 @@ void Keep(const Staged& next);
 // there is none, or it is gone (the node reused it): the appender then stages as usual.
 bool Take(const std::string& uri, Taken* out);
 
+// Gives back the next files kept for uri and for the paths under it: this process wrote uri
+// whole, removed or renamed it, so the size a kept file starts after is no longer what uri
+// holds. (A change made by another process is not seen here: the node still puts such an
+// append after what the file holds when it is closed, but tell() starts from the old size.)
+void Forget(const std::string& uri);
+
 }  // namespace iptf::next_files
 
 #endif  // IPTF_CPP_NEXT_FILES_H_
