@@ -276,3 +276,32 @@ func mustGet(t *testing.T, dag ipld.DAGService, c cid.Cid) ipld.Node {
 	}
 	return nd
 }
+
+// cancelAfter is a DAG that ends the import's context at its nth add (a node stopping mid-import).
+type cancelAfter struct {
+	ipld.DAGService
+	n      int
+	cancel context.CancelFunc
+}
+
+func (d *cancelAfter) Add(ctx context.Context, nd ipld.Node) error {
+	if d.n--; d.n == 0 {
+		d.cancel()
+	}
+	return d.DAGService.Add(ctx, nd)
+}
+
+// An import whose context ends stops at the next leaf and says why, rather than storing the
+// rest of the file.
+func TestImportStopsWhenItsContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dag := &cancelAfter{DAGService: mdtest.Mock(), n: 3, cancel: cancel}
+	_, err := (&Extender{}).Import(ctx, dag, settings["cidv1-raw"], bytes.NewReader(make([]byte, 64*100)))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("import after its context ended: %v, want context.Canceled", err)
+	}
+	if dag.n != 0 {
+		t.Fatalf("%d leaves stored after the context ended", -dag.n)
+	}
+}

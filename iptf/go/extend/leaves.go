@@ -101,6 +101,9 @@ func addLeaves(ctx context.Context, dag ipld.DAGService, p Params, r io.Reader) 
 	var out []leaf
 	var last ipld.Node
 	for {
+		if err := ctx.Err(); err != nil { // a stopping node leaves the write journaled, not half done
+			return nil, nil, err
+		}
 		nd, size, err := m.next()
 		if errors.Is(err, io.EOF) {
 			return out, last, nil
