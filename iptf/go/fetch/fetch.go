@@ -9,6 +9,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -28,6 +29,10 @@ import (
 )
 
 var log = logging.Logger("iptf/fetch")
+
+// ErrNotRetrieved wraps what a bitswap session says when it ends a want without the block
+// (boxo exports no value for it): no connected peer sent it.
+var ErrNotRetrieved = errors.New("no peer sent the block")
 
 // Readahead tuning: how far ahead of a sequential reader blocks are fetched.
 const (
@@ -238,6 +243,9 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 				}
 				blk, err := sess.GetBlock(ctx, c)
 				if err != nil {
+					if ctx.Err() == nil { // the session gave up on it (its peers went away)
+						err = fmt.Errorf("%w: %s: %w", ErrNotRetrieved, c, err)
+					}
 					errs <- err
 					return
 				}

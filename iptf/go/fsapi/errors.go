@@ -27,6 +27,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/fetch"
 	"iptf.io/node/offlinedns"
 	"iptf.io/node/reflog"
 	"iptf.io/node/uri"
@@ -131,6 +132,8 @@ func codeOf(err error) Code {
 		return ResourceExhausted
 	case isNotFound(err), errors.Is(err, reflog.ErrNoEntry):
 		return NotFound
+	case errors.Is(err, fetch.ErrNotRetrieved):
+		return Unavailable
 	case isNotADirectory(err):
 		return FailedPrecondition
 	case isInvalid(err):

@@ -3,6 +3,7 @@ package fsapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"iptf.io/node/blockmap"
+	"iptf.io/node/fetch"
 	"iptf.io/node/uri"
 )
 
@@ -92,6 +94,12 @@ func TestClassifyLibraryErrors(t *testing.T) {
 			_, err := fs.API.ResolveNode(cancelled, contentPath(t, "/ipfs/"+absent.String()))
 			return err
 		}, NotFound},
+
+		// What the fetcher says when a bitswap session ends a want unanswered (its provider
+		// stopped): boxo's getter has only the text "promise channel was closed" for it.
+		{"fetch not answered", func() error {
+			return fmt.Errorf("%w: %s: %w", fetch.ErrNotRetrieved, absent, errors.New("promise channel was closed"))
+		}, Unavailable},
 
 		// Parsing CIDs, paths and multihashes (go-cid, boxo/path, go-multihash).
 		{"cid garbage", func() error { _, err := cid.Decode("bafyXXX"); return err }, InvalidArgument},

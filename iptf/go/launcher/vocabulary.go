@@ -129,9 +129,9 @@ Use 'iptf <command> --help' to learn more about each command.
 
 IPTF keeps its repo in ~/.iptf, or where $IPTF_PATH points. A node starts on demand for
 the first command that needs one, is shared by every process using the repo, and stops after
-10 minutes without a command ($IPTF_IDLE_TIMEOUT). Its RPC API listens only on the Unix
-socket <repo>/api.sock. IPTF_OFFLINE=1 keeps nodes from dialling anything; IPTF_AUTOSTART=0
-never starts a node or creates a repo.
+10 minutes without a command or a block sent to a peer ($IPTF_IDLE_TIMEOUT). Its RPC API
+listens only on the Unix socket <repo>/api.sock. IPTF_OFFLINE=1 keeps nodes from dialling
+anything; IPTF_AUTOSTART=0 never starts a node or creates a repo.
 
 EXIT STATUS
 

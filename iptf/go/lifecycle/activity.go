@@ -8,7 +8,8 @@ import (
 	cmds "github.com/ipfs/go-ipfs-cmds"
 )
 
-// Activity records when the node last served a command and how many are in flight.
+// Activity records when the node last served a command (or a peer, see Touch) and how many
+// commands are in flight.
 type Activity struct {
 	mu       sync.Mutex
 	inFlight int
@@ -34,7 +35,16 @@ func (a *Activity) End() {
 	a.mu.Unlock()
 }
 
-// IdleFor is how long no command has been running; zero while one is.
+// Touch marks activity that is not a command: blocks sent to a peer reading from this node,
+// which would lose its source if the node stopped under it.
+func (a *Activity) Touch() {
+	a.mu.Lock()
+	a.last = time.Now()
+	a.mu.Unlock()
+}
+
+// IdleFor is how long no command has been running and nothing touched the clock; zero while
+// a command runs.
 func (a *Activity) IdleFor() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -63,7 +63,7 @@ type Drop struct {
 }
 
 // Guard is a bitswap tracer that drops peers sending blocks nobody wanted, and hands every
-// other incoming message to its subscribers.
+// other incoming message to its subscribers (and word of blocks sent, OnServed).
 type Guard struct {
 	mu      sync.Mutex
 	recent  *fifoSet[cid.Cid]
@@ -74,6 +74,7 @@ type Guard struct {
 	blocks  blockstore.Blockstore
 	wanted  []func(cid.Cid) bool                  // wants made outside bitswap's client
 	subs    []func(peer.ID, bsmsg.BitSwapMessage) // see Subscribe
+	served  []func(peer.ID)                       // see OnServed
 }
 
 // AlsoWanted adds a source of wanted blocks besides bitswap's wantlist: wants sent to peers
@@ -92,6 +93,14 @@ func (g *Guard) Subscribe(fn func(peer.ID, bsmsg.BitSwapMessage)) {
 	g.subs = append(g.subs, fn)
 }
 
+// OnServed calls fn each time bitswap sends a peer blocks it asked for. fn runs on bitswap's
+// sending goroutine: it must not block.
+func (g *Guard) OnServed(fn func(peer.ID)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.served = append(g.served, fn)
+}
+
 // New returns a guard that checks nothing until Watch gives it its node.
 func New() *Guard {
 	return &Guard{
@@ -104,7 +113,15 @@ func New() *Guard {
 // MessageSent implements the bitswap tracer: every CID bitswap asks a peer for is remembered
 // as recently wanted, so that a block answering a want cancelled meanwhile (a reader that
 // stopped) is a late duplicate, not a forgery.
-func (g *Guard) MessageSent(_ peer.ID, msg bsmsg.BitSwapMessage) {
+func (g *Guard) MessageSent(p peer.ID, msg bsmsg.BitSwapMessage) {
+	if len(msg.Blocks()) > 0 {
+		g.mu.Lock()
+		served := g.served
+		g.mu.Unlock()
+		for _, fn := range served {
+			fn(p)
+		}
+	}
 	var cids []cid.Cid
 	for _, e := range msg.Wantlist() {
 		if !e.Cancel {

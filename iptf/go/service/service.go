@@ -152,6 +152,9 @@ func (s *Service) startDaemon() {
 		wants = s.Node.Bitswap.GetWantlist
 	}
 	s.Guard.Watch(s.Node.PeerHost, wants, s.Node.Blockstore)
+	// A node sending blocks to a peer that reads from it is not idle: stopping would cut
+	// that peer's source (a colleague streaming a dataset, the other workers of a swarm).
+	s.Guard.OnServed(func(peer.ID) { s.Activity.Touch() })
 	s.startCache()
 	go lifecycle.StopWhenIdle(s.ctx, s.Activity)
 }

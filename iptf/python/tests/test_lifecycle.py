@@ -103,6 +103,28 @@ def test_busy_node_does_not_stop(repo_factory, tmp_path: Path) -> None:
     assert pid_alive(pid)
 
 
+def test_a_node_serving_a_peer_does_not_stop(repo_factory, tmp_path: Path) -> None:
+    """Blocks sent to a peer count as activity: a node a peer keeps reading from stays up past its
+    idle timeout without a command of its own, and stops once the peer stops asking."""
+    source = repo_factory("serving", IPTF_IDLE_TIMEOUT="3s")
+    reader = repo_factory("reading")
+    for r in (source, reader):
+        r.env.pop("IPTF_OFFLINE")
+    cids = []
+    for i in range(8):
+        (tmp_path / f"part-{i}").write_bytes(random_bytes(256 << 10, seed=70 + i))
+        cids.append(source.out("add", "-Q", str(tmp_path / f"part-{i}")))
+    addr = next(a for a in source.out("id", "-f=<addrs>").split() if a.startswith("/ip4/127.0.0.1/tcp/"))
+    reader.run("swarm", "connect", f"{addr}/p2p/{source.out('id', '-f=<id>')}")
+    pid = source.status()["Pid"]
+    started = time.monotonic()
+    for i, cid in enumerate(cids):  # about 8 s of reads, a second apart, none a command on source
+        assert reader.run("cat", cid).stdout == (tmp_path / f"part-{i}").read_bytes()
+        time.sleep(max(0.0, started + i + 1 - time.monotonic()))
+    assert pid_alive(pid), "the node stopped while a peer was reading from it"
+    assert wait_until(lambda: not pid_alive(pid), 30), "the node did not stop once the peer stopped reading"
+
+
 def test_foreground_daemon_never_idles_and_shutdown_stops_it(repo_factory) -> None:
     r = repo_factory("fg", IPTF_IDLE_TIMEOUT="1s")
     daemon = subprocess.Popen([*IPTF, "daemon"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=r.env)
