@@ -72,7 +72,16 @@ def test_growing_file_vs_local_disk(benchmark, tf_repo, chunks, tmp_path: Path, 
     def paired_round() -> None:
         # The local round runs first, once the iptf round before it is applied (the stat of
         # its file waits for the queue), so that no import runs beside it.
-        local = step(str(tmp_path / f"local-{kind}-{len(rounds)}.bin"), chunks)
+        local_path = tmp_path / f"local-{kind}-{len(rounds)}.bin"
+        local = step(str(local_path), chunks)
+        # Both sides write their bytes into pages of memory they are handed fresh. On a virtual
+        # machine whose host takes back the memory its guest leaves free (this one: a first write
+        # of such memory costs 4 ms per MiB, of memory freed a moment ago 0.3 ms), the side
+        # that runs right after the other one freed its pages gets them cheaply. So each side
+        # starts right after the other's files are gone: the local file is removed here, and the
+        # iptf side's staged files are removed by the node as it applies them, before the next
+        # round's local side starts (the stat below waits for that).
+        local_path.unlink()
         target = f"iptf://repo/root/bench-{kind}-{len(rounds)}.bin"
         # The process's first iptf:// call finds (or starts) the node by running `iptf status`, once
         # per process: made here, before the timed steps, as the local steps' open() needs nothing alike.
