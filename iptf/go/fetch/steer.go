@@ -34,8 +34,8 @@ const (
 	candidateTTL    = 30 * time.Second       // how long a file's list of holders is reused
 	steerWantExpiry = 10 * time.Second       // a want unanswered this long goes elsewhere
 	steerTick       = 200 * time.Millisecond
-	maxSharers      = 16              // connected peers asked to say when they come to hold a block (a swarm)
-	foreignWait     = 3 * time.Second // before a holder is asked for another worker's share (see Swarms)
+	maxSharers      = 16          // connected peers asked to say when they come to hold a block (a swarm)
+	foreignWait     = time.Second // a member silent this long loses its share to the holder (see Swarms)
 )
 
 // Swarms: when one peer holds the whole file and others are connected, those others may be
@@ -51,10 +51,14 @@ const (
 // eight workers made the holder send 2.3 copies of the file, mostly at the end of each window,
 // when few blocks are left that no worker holds. Once it has heard from sharers, a worker also
 // splits the blocks with them by hash, alike on every worker that hears from the same peers:
-// it asks the holder for its own share first and for the others' only after foreignWait, so
-// that two workers seldom ask the holder for one block (in the swarm benchmark the holder sent
-// 1.5-1.7 copies with a one-second wait, 1.3-1.4 with three). A sharer that does not fetch its
-// share (it left, or reads another file) costs the others that wait, once per fetch. A HAVE for
+// it asks the holder for its own share, and for another member's only once that member has
+// said it has no block for foreignWait (it left, or reads another file), so that two workers
+// seldom ask the holder for one block. A member still fetching its share keeps it however long
+// the holder takes: with a fixed wait instead (the others' shares asked for once a fetch had
+// run foreignWait), a window longer than the wait made the workers ask the holder for the
+// blocks their owners were still waiting for: in six runs of the swarm benchmark, alternating,
+// the holder sent 1.26-1.40 copies (mean 1.33) against 1.27-1.70 (mean 1.46) with a fixed three
+// seconds, in the same time. A silent member costs the others that wait. A HAVE for
 // a block still outstanding at the holder takes the want back from the holder (a cancel) to
 // the sharer, and until a sharer is heard from the holder gets the wants a bitswap session
 // would keep, so a node with one holder and unrelated peers connected fetches as fast as before.
@@ -421,6 +425,7 @@ type steerRun struct {
 	alone   int                   // wants outstanding at a single holder while no sharer is active
 	self    peer.ID               // this node, when the blocks are split with active sharers
 	members []peer.ID             // self and the active sharers, sorted (the split's members)
+	heard   map[peer.ID]time.Time // when each sharer last said it has a block
 	started time.Time
 	dropped map[peer.ID]bool
 	done    int
@@ -435,7 +440,7 @@ type sent struct {
 func newSteerRun(peers []peer.ID, missing []cid.Cid) *steerRun {
 	return &steerRun{todo: append([]cid.Cid(nil), missing...), out: map[cid.Cid]sent{}, load: map[peer.ID]int{},
 		peers: append([]peer.ID(nil), peers...), sharers: map[peer.ID]bool{}, active: map[peer.ID]bool{}, has: map[cid.Cid][]peer.ID{},
-		dropped: map[peer.ID]bool{}, total: len(missing), started: time.Now()}
+		heard: map[peer.ID]time.Time{}, dropped: map[peer.ID]bool{}, total: len(missing), started: time.Now()}
 }
 
 func (r *steerRun) finished() bool { return r.done == r.total || len(r.todo) == 0 && len(r.out) == 0 }
@@ -477,15 +482,25 @@ func (r *steerRun) activate(p peer.ID) {
 
 // ownShare reports whether c is this node's to ask a holder for: with no active sharer, or no
 // split, every block is.
-func (r *steerRun) ownShare(c cid.Cid) bool {
-	if r.self == "" || len(r.members) < 2 {
-		return true
-	}
+func (r *steerRun) ownShare(c cid.Cid) bool { return r.owner(c) == r.self }
+
+// owner is the member whose share c is: this node with no split.
+func (r *steerRun) owner(c cid.Cid) peer.ID {
 	h := c.Hash()
-	if len(h) < 8 {
-		return true
+	if r.self == "" || len(r.members) < 2 || len(h) < 8 {
+		return r.self
 	}
-	return r.members[binary.BigEndian.Uint64(h[len(h)-8:])%uint64(len(r.members))] == r.self
+	return r.members[binary.BigEndian.Uint64(h[len(h)-8:])%uint64(len(r.members))]
+}
+
+// quiet reports whether member p has said it has no block for foreignWait, in this fetch: it
+// is not fetching its share (it left, or reads another file), so its share goes to the holder.
+func (r *steerRun) quiet(p peer.ID) bool {
+	last := r.started
+	if t, ok := r.heard[p]; ok && t.After(last) {
+		last = t
+	}
+	return time.Since(last) > foreignWait
 }
 
 // activeSharers lists the sharers that said they have some block.
@@ -503,7 +518,11 @@ func (r *steerRun) activeSharers() []peer.ID {
 // returns it as cancelAt): the holder's queue is what a swarm waits on, and the holder has
 // often not started to send it yet.
 func (r *steerRun) had(p peer.ID, c cid.Cid) (cancelAt peer.ID) {
-	if !r.sharers[p] || r.dropped[p] || slices.Contains(r.has[c], p) {
+	if !r.sharers[p] || r.dropped[p] {
+		return ""
+	}
+	r.heard[p] = time.Now()
+	if slices.Contains(r.has[c], p) {
 		return ""
 	}
 	r.activate(p)
@@ -526,10 +545,9 @@ func (r *steerRun) had(p peer.ID, c cid.Cid) (cancelAt peer.ID) {
 func (r *steerRun) assign() map[peer.ID][]cid.Cid {
 	batch := map[peer.ID][]cid.Cid{}
 	var left []cid.Cid
-	foreignToo := time.Since(r.started) > foreignWait
 	for _, c := range r.todo {
 		best := r.leastLoaded(r.has[c], steerPerPeer)
-		if best == "" && (foreignToo || r.ownShare(c)) {
+		if owner := r.owner(c); best == "" && (owner == r.self || r.quiet(owner)) {
 			best = r.leastLoaded(r.peers, r.holderLimit())
 		}
 		if best == "" {

@@ -168,31 +168,40 @@ func TestSwarmRunPrefersSharersAndSplitsTheHoldersBlocks(t *testing.T) {
 	}
 
 	// With w1, w2 and w3 heard from, the holder's wants shrink to two, and it is asked only for
-	// this node's share of the blocks until foreignWait has passed.
+	// this node's share of the blocks while the others keep saying they have blocks.
 	run.had("w2", cids[39])
 	run.had("w3", cids[38])
 	if got := run.holderLimit(); got != 2 {
 		t.Fatalf("holder limit with three active sharers: %d, want 2", got)
 	}
-	for c := range run.out {
-		run.arrived(c)
-	}
-	for _, c := range run.assign()[holder] {
-		if !run.ownShare(c) {
-			t.Fatalf("%s, another member's share, went to the holder before foreignWait", c)
+	drain := func() map[peer.ID]int { // what the holder is asked for next, by member
+		for c := range run.out {
+			run.arrived(c)
 		}
+		asked := map[peer.ID]int{}
+		for _, c := range run.assign()[holder] {
+			asked[run.owner(c)]++
+		}
+		return asked
 	}
+	if asked := drain(); asked[self] == 0 || len(asked) != 1 {
+		t.Fatalf("the holder was asked for %v, want this node's share only", asked)
+	}
+	// Long after the fetch started, members still heard from keep their shares; a member silent
+	// for foreignWait (it left, or reads another file) loses its share to the holder.
 	run.started = time.Now().Add(-2 * foreignWait)
-	for c := range run.out {
-		run.arrived(c)
-	}
-	foreign := 0
-	for _, c := range run.assign()[holder] {
-		if !run.ownShare(c) {
-			foreign++
+	run.heard["w1"], run.heard["w2"] = time.Now(), time.Now()
+	run.heard["w3"] = time.Now().Add(-2 * foreignWait)
+	quietOnly := func(asked map[peer.ID]int) bool { return asked["w1"] == 0 && asked["w2"] == 0 }
+	sawW3 := false
+	for i := 0; i < 10 && len(run.todo) > 0; i++ {
+		asked := drain()
+		if !quietOnly(asked) {
+			t.Fatalf("the holder was asked for %v: the shares of w1 and w2, who are heard from", asked)
 		}
+		sawW3 = sawW3 || asked["w3"] > 0
 	}
-	if foreign == 0 {
-		t.Fatal("after foreignWait, the holder was still not asked for the others' share")
+	if !sawW3 {
+		t.Fatal("the share of w3, silent for foreignWait, never went to the holder")
 	}
 }
