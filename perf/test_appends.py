@@ -76,7 +76,7 @@ def test_growing_file_vs_local_disk(benchmark, tf_repo, chunks, tmp_path: Path, 
         local = step(str(local_path), chunks)
         # Both sides write their bytes into pages of memory they are handed fresh. On a virtual
         # machine whose host takes back the memory its guest leaves free (this one: a first write
-        # of such memory costs 4 ms per MiB, of memory freed a moment ago 0.3 ms), the side
+        # of such memory costs 3-5 ms per MiB, of memory freed a moment ago 0.3 ms), the side
         # that runs right after the other one freed its pages gets them cheaply. So each side
         # starts right after the other's files are gone: the local file is removed here, and the
         # iptf side's staged files are removed by the node as it applies them, before the next

@@ -480,11 +480,8 @@ func (r *steerRun) activate(p peer.ID) {
 	slices.Sort(r.members)
 }
 
-// ownShare reports whether c is this node's to ask a holder for: with no active sharer, or no
-// split, every block is.
-func (r *steerRun) ownShare(c cid.Cid) bool { return r.owner(c) == r.self }
-
-// owner is the member whose share c is: this node with no split.
+// owner is the member whose share c is, the one to ask a holder for it: this node when no
+// sharer is active (no split), so that then every block is its own.
 func (r *steerRun) owner(c cid.Cid) peer.ID {
 	h := c.Hash()
 	if r.self == "" || len(r.members) < 2 || len(h) < 8 {
