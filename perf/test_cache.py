@@ -19,15 +19,20 @@ SHARD = 32 * MiB
 SHARDS = 6  # three times the limit
 ROUNDS = 5  # the rounds vary widely (0.6-1.4 seen): the median of five
 
+# The clock stops at the last record, not when the iterator reports the end: with autotuning on,
+# tf.data's end of sequence now and then waits for a timer of its own, about 5 s after the
+# pipeline started (the same with local files and no IPTF in it; not seen with autotuning off),
+# which stretched either side of a round at random by up to 2 s here and more on a loaded machine.
 STREAM = """
 import json, os, sys, time
 os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
 import tensorflow as tf
 paths = json.loads(sys.argv[1])
-start, n = time.perf_counter(), 0
+start, n, last = time.perf_counter(), 0, 0.0
 for chunk in tf.data.FixedLengthRecordDataset(paths, 1 << 20).as_numpy_iterator():
     n += len(chunk)
-print(n, time.perf_counter() - start)
+    last = time.perf_counter() - start
+print(n, last)
 """
 
 
