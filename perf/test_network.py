@@ -1,6 +1,6 @@
 """Multi-peer fetch: a fresh client fetching 32 MiB of random bytes from four providers, each
 limited to 80 Mbit/s egress (tc tbf, in network namespaces), against a fresh client fetching a
-same-size file from one of them. The links allow 4x; the target is >= 3x. Kubo v0.22 got 2.0x
+same-size file from one of them. The links allow 4x; the target is >= 3.5x. Kubo v0.22 got 2.0x
 on the same bed (shared notes, kubo-engine.md). The timed fetch is `iptf cat`, which reads
 through IPTF's fetch engine (as TensorFlow's reads do); `iptf read`, the plugin's own command,
 from the four providers is measured too and reported in extra_info. Needs root and `ip netns` (skipped
@@ -138,10 +138,10 @@ def test_four_providers_vs_one(benchmark, net: Net) -> None:
         "ratio_iptf_get_four_vs_one": one_s / get_s,
         "iptf_pin_add_four_MBps": SIZE / pin_s / 1e6,
         "ratio_iptf_pin_add_four_vs_one": one_s / pin_s,
-        "target_ratio": 3.0,
+        "target_ratio": 3.5,
     })
     print(f"\nfetch 32 MiB, providers at {RATE_MBIT} Mbit/s (link {link_mbit / 8:.1f} MB/s): "
           f"four {SIZE / four_s / 1e6:.1f} MB/s, one {SIZE / one_s / 1e6:.1f} MB/s, "
-          f"ratio {ratio:.2f}x (target >= 3); `iptf read` from four {SIZE / read_s / 1e6:.1f} MB/s "
+          f"ratio {ratio:.2f}x (target >= 3.5); `iptf read` from four {SIZE / read_s / 1e6:.1f} MB/s "
           f"({one_s / read_s:.2f}x); `iptf get` from four {SIZE / get_s / 1e6:.1f} MB/s ({one_s / get_s:.2f}x); "
           f"`iptf pin add` from four {SIZE / pin_s / 1e6:.1f} MB/s ({one_s / pin_s:.2f}x)")
