@@ -528,7 +528,11 @@ func (r *steerRun) had(p peer.ID, c cid.Cid) (cancelAt peer.ID) {
 		return ""
 	}
 	r.has[c] = append(r.has[c], p)
-	if waiting && !r.sharers[s.to] {
+	// Taken back from the holder only when a sharer that has it can take the want at once:
+	// otherwise the next assign would give it straight back to the holder, and the cancel, sent
+	// from a goroutine, could reach the holder after that new want and end it (a want lost
+	// until steerWantExpiry, 10 s).
+	if waiting && !r.sharers[s.to] && r.leastLoaded(r.has[c], steerPerPeer) != "" {
 		delete(r.out, c)
 		r.load[s.to]--
 		r.todo = append([]cid.Cid{c}, r.todo...)

@@ -210,3 +210,34 @@ func TestSwarmRunPrefersSharersAndSplitsTheHoldersBlocks(t *testing.T) {
 		t.Fatal("the share of w3, silent for foreignWait, never went to the holder")
 	}
 }
+
+// A want is taken back from the holder only when a sharer that has the block can take it:
+// otherwise it would go straight back to the holder, where the cancel, sent after that new want
+// from a goroutine, could end it.
+func TestAWantStaysAtTheHolderWhileTheSharerIsFull(t *testing.T) {
+	holder := peer.ID("seed")
+	cids := testCids(t, 20)
+	run := newSteerRun([]peer.ID{holder}, cids)
+	run.self, run.alone = "me", 12
+	run.share("w1", false)
+	atHolder := run.assign()[holder]
+	for _, c := range cids[12 : 12+steerPerPeer] { // w1 comes to hold four blocks and is asked for them
+		run.had("w1", c)
+	}
+	if got := run.assign()["w1"]; len(got) != steerPerPeer {
+		t.Fatalf("w1 was asked for %v, want %d blocks", got, steerPerPeer)
+	}
+	if cancelAt := run.had("w1", atHolder[0]); cancelAt != "" {
+		t.Fatalf("w1, full, said it has a block outstanding at the holder: cancel at %q, want none", cancelAt)
+	}
+	if s, ok := run.out[atHolder[0]]; !ok || s.to != holder {
+		t.Fatalf("the block's want is at %v, want it left at the holder", s)
+	}
+	run.arrived(cids[12]) // w1 has room again: the next block it has is taken back
+	if cancelAt := run.had("w1", atHolder[1]); cancelAt != holder {
+		t.Fatalf("a HAVE from w1 with room: cancel at %q, want the holder", cancelAt)
+	}
+	if next := run.assign(); len(next["w1"]) != 1 || next["w1"][0] != atHolder[1] || len(next[holder]) != 0 {
+		t.Fatalf("after w1's HAVE: %v, want that block sent to w1 and none to the holder", next)
+	}
+}
