@@ -69,6 +69,7 @@ type answer struct {
 	c        cid.Cid      // the block it is about
 	block    blocks.Block // set when the block came
 	have     bool         // a HAVE (to a probe, or to a fetch's waiting want-have)
+	message  uint64       // which received message said it (numbered in arrival order)
 	dontHave bool
 }
 
@@ -91,6 +92,9 @@ type steerer struct {
 	holders map[cid.Cid]holders // per file root
 	swarms  map[cid.Cid]holders // per file root: the sharers heard from by its last fetch
 	prio    int32
+	// messages counts the messages received, so that a fetch tells a sharer's first answer
+	// (the blocks it held already) from later ones (blocks it came to hold: it is fetching).
+	messages uint64
 
 	noteWanted func([]cid.Cid) // the peer guard's memory of wants sent (nil: none)
 }
@@ -118,6 +122,7 @@ func (s *steerer) wanted(c cid.Cid) bool {
 func (s *steerer) received(from peer.ID, msg bsmsg.BitSwapMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.messages++
 	deliver := func(to map[cid.Cid]chan<- answer, c cid.Cid, a answer) {
 		if ch, ok := to[c]; ok {
 			select {
@@ -131,7 +136,7 @@ func (s *steerer) received(from peer.ID, msg bsmsg.BitSwapMessage) {
 	}
 	for _, c := range msg.Haves() {
 		deliver(s.probes, c, answer{from: from, c: c, have: true})
-		deliver(s.wants, c, answer{from: from, c: c, have: true})
+		deliver(s.wants, c, answer{from: from, c: c, have: true, message: s.messages})
 	}
 	for _, c := range msg.DontHaves() {
 		deliver(s.wants, c, answer{from: from, c: c, dontHave: true})
@@ -364,7 +369,7 @@ func (s *steerer) fetch(ctx context.Context, root cid.Cid, peers, sharers []peer
 				}
 				s.release([]cid.Cid{a.block.Cid()}, answers)
 			case a.have:
-				if holder := run.had(a.from, a.c); holder != "" {
+				if holder := run.had(a.from, a.c, a.message); holder != "" {
 					go func() { _ = s.send(context.WithoutCancel(ctx), holder, []cid.Cid{a.c}, 0, true) }()
 				}
 			case a.dontHave:
@@ -426,6 +431,7 @@ type steerRun struct {
 	self    peer.ID               // this node, when the blocks are split with active sharers
 	members []peer.ID             // self and the active sharers, sorted (the split's members)
 	heard   map[peer.ID]time.Time // when each sharer last said it has a block
+	first   map[peer.ID]uint64    // the message of each sharer's first HAVE in this fetch
 	started time.Time
 	dropped map[peer.ID]bool
 	done    int
@@ -440,7 +446,7 @@ type sent struct {
 func newSteerRun(peers []peer.ID, missing []cid.Cid) *steerRun {
 	return &steerRun{todo: append([]cid.Cid(nil), missing...), out: map[cid.Cid]sent{}, load: map[peer.ID]int{},
 		peers: append([]peer.ID(nil), peers...), sharers: map[peer.ID]bool{}, active: map[peer.ID]bool{}, has: map[cid.Cid][]peer.ID{},
-		heard: map[peer.ID]time.Time{}, dropped: map[peer.ID]bool{}, total: len(missing), started: time.Now()}
+		heard: map[peer.ID]time.Time{}, first: map[peer.ID]uint64{}, dropped: map[peer.ID]bool{}, total: len(missing), started: time.Now()}
 }
 
 func (r *steerRun) finished() bool { return r.done == r.total || len(r.todo) == 0 && len(r.out) == 0 }
@@ -509,12 +515,12 @@ func (r *steerRun) activeSharers() []peer.ID {
 	return out
 }
 
-// had records that sharer p has block c.
+// had records that sharer p has block c, as it said in the given received message.
 //
 // A block still outstanding at a holder is taken back (the caller cancels it there, and
 // returns it as cancelAt): the holder's queue is what a swarm waits on, and the holder has
 // often not started to send it yet.
-func (r *steerRun) had(p peer.ID, c cid.Cid) (cancelAt peer.ID) {
+func (r *steerRun) had(p peer.ID, c cid.Cid, message uint64) (cancelAt peer.ID) {
 	if !r.sharers[p] || r.dropped[p] {
 		return ""
 	}
@@ -522,7 +528,15 @@ func (r *steerRun) had(p peer.ID, c cid.Cid) (cancelAt peer.ID) {
 	if slices.Contains(r.has[c], p) {
 		return ""
 	}
-	r.activate(p)
+	// A sharer's first answer lists the blocks it held already; one that says in a later
+	// message that it came to hold a block is fetching, and becomes a member. A peer holding
+	// part of the file from an earlier read answers once and serves what it has, but takes no
+	// share: its share would wait at the holder for foreignWait at every read next to it.
+	if first, seen := r.first[p]; !seen {
+		r.first[p] = message
+	} else if message != first {
+		r.activate(p)
+	}
 	s, waiting := r.out[c]
 	if !waiting && !slices.Contains(r.todo, c) {
 		return ""

@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,21 +157,24 @@ func TestSwarmRunPrefersSharersAndSplitsTheHoldersBlocks(t *testing.T) {
 		t.Fatalf("first wants: %v, want 12 to the holder alone", first)
 	}
 	// w1 has a block outstanding at the holder: it is taken back to go to w1.
-	if cancelAt := run.had("w1", first[holder][0]); cancelAt != holder {
+	run.had("w1", first[holder][1], 1) // its first answer: what it held already
+	if cancelAt := run.had("w1", first[holder][0], 2); cancelAt != holder {
 		t.Fatalf("a HAVE for a block outstanding at the holder: cancel at %q, want the holder", cancelAt)
 	}
-	if next := run.assign(); len(next["w1"]) != 1 || next["w1"][0] != first[holder][0] {
+	if next := run.assign(); len(next["w1"]) != 2 {
 		t.Fatalf("after w1's HAVE: %v, want that block sent to w1", next)
 	}
 	// A peer that is no sharer is not believed.
-	if run.had("stranger", cids[30]) != "" || len(run.has[cids[30]]) != 0 {
+	if run.had("stranger", cids[30], 3) != "" || len(run.has[cids[30]]) != 0 {
 		t.Fatal("a HAVE from a peer that is no sharer was counted")
 	}
 
 	// With w1, w2 and w3 heard from, the holder's wants shrink to two, and it is asked only for
 	// this node's share of the blocks while the others keep saying they have blocks.
-	run.had("w2", cids[39])
-	run.had("w3", cids[38])
+	run.had("w2", cids[39], 4)
+	run.had("w3", cids[38], 5)
+	run.had("w2", cids[37], 6) // later messages: they are fetching
+	run.had("w3", cids[36], 7)
 	if got := run.holderLimit(); got != 2 {
 		t.Fatalf("holder limit with three active sharers: %d, want 2", got)
 	}
@@ -222,22 +226,55 @@ func TestAWantStaysAtTheHolderWhileTheSharerIsFull(t *testing.T) {
 	run.share("w1", false)
 	atHolder := run.assign()[holder]
 	for _, c := range cids[12 : 12+steerPerPeer] { // w1 comes to hold four blocks and is asked for them
-		run.had("w1", c)
+		run.had("w1", c, 1)
 	}
 	if got := run.assign()["w1"]; len(got) != steerPerPeer {
 		t.Fatalf("w1 was asked for %v, want %d blocks", got, steerPerPeer)
 	}
-	if cancelAt := run.had("w1", atHolder[0]); cancelAt != "" {
+	if cancelAt := run.had("w1", atHolder[0], 2); cancelAt != "" {
 		t.Fatalf("w1, full, said it has a block outstanding at the holder: cancel at %q, want none", cancelAt)
 	}
 	if s, ok := run.out[atHolder[0]]; !ok || s.to != holder {
 		t.Fatalf("the block's want is at %v, want it left at the holder", s)
 	}
 	run.arrived(cids[12]) // w1 has room again: the next block it has is taken back
-	if cancelAt := run.had("w1", atHolder[1]); cancelAt != holder {
+	if cancelAt := run.had("w1", atHolder[1], 3); cancelAt != holder {
 		t.Fatalf("a HAVE from w1 with room: cancel at %q, want the holder", cancelAt)
 	}
 	if next := run.assign(); len(next["w1"]) != 1 || next["w1"][0] != atHolder[1] || len(next[holder]) != 0 {
 		t.Fatalf("after w1's HAVE: %v, want that block sent to w1 and none to the holder", next)
+	}
+}
+
+// A peer that holds part of the file from an earlier read answers the want-haves once, with
+// the blocks it has: it serves them, but becomes no member, so no share of the blocks waits
+// for it at the holder. A peer that says in a later message that it came to hold a block is
+// fetching and becomes one.
+func TestASharerThatOnlyHoldsBlocksIsNoMember(t *testing.T) {
+	holder, self := peer.ID("seed"), peer.ID("me")
+	cids := testCids(t, 40)
+	run := newSteerRun([]peer.ID{holder}, cids)
+	run.self, run.alone = self, 12
+	run.share("idle", false)
+	run.share("worker", false)
+	for _, c := range cids[20:30] {
+		run.had("idle", c, 1) // its one answer
+	}
+	run.had("worker", cids[30], 2)
+	if len(run.members) != 0 {
+		t.Fatalf("members %v after first answers, want none", run.members)
+	}
+	first := run.assign()
+	if len(first["idle"]) != steerPerPeer {
+		t.Fatalf("wants %v: the idle peer should be asked for blocks it has", first)
+	}
+	for _, c := range first[holder] {
+		if run.owner(c) != self {
+			t.Fatalf("block %s owned by %s, want this node (no split)", c, run.owner(c))
+		}
+	}
+	run.had("worker", cids[31], 3)
+	if !slices.Contains(run.members, peer.ID("worker")) || slices.Contains(run.members, peer.ID("idle")) {
+		t.Fatalf("members %v, want this node and the worker", run.members)
 	}
 }
