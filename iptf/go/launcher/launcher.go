@@ -143,7 +143,17 @@ func Main(args []string) int {
 	if inv.first() == "daemon" && !help {
 		return runKubo(args) // its output is the node's log, read by whoever started it
 	}
-	return withIPTFMessages(help, func() int { return runKubo(args) })
+	return withIPTFMessages(help, func() int {
+		if help {
+			return runKubo(args)
+		}
+		finish := unsyncedOutput(&os.Stdout)
+		code := runKubo(args)
+		if err := finish(code != 0); err != nil {
+			return fail(err)
+		}
+		return code
+	})
 }
 
 func runKubo(args []string) int {
