@@ -144,58 +144,44 @@ func (s *steerer) received(from peer.ID, msg bsmsg.BitSwapMessage) {
 	}
 }
 
-// sender is one peer's message stream; its messages go out one at a time.
-type sender struct {
-	mu sync.Mutex
-	ms bsnetwork.MessageSender
+// send sends p one message of wants, asking for a DONT_HAVE where p lacks a block, and waits
+// until it has left, behind whatever was queued for p before it (see sender.go).
+func (s *steerer) send(ctx context.Context, p peer.ID, cids []cid.Cid, kind pb.Message_Wantlist_WantType) error {
+	sent := make(chan error, 1)
+	s.enqueue(ctx, p, s.wantMessage(cids, kind, true), sent)
+	return <-sent
 }
 
-// send sends p one message of wants (or cancels), opening a message stream on first use.
-// Wants ask for a DONT_HAVE when p lacks a block.
-func (s *steerer) send(ctx context.Context, p peer.ID, cids []cid.Cid, kind pb.Message_Wantlist_WantType, cancel bool) error {
-	return s.sendWants(ctx, p, cids, kind, cancel, true)
+// ask queues want-haves for p that wait for the blocks (no DONT_HAVE), without waiting.
+func (s *steerer) ask(ctx context.Context, p peer.ID, cids []cid.Cid) {
+	s.enqueue(ctx, p, s.wantMessage(cids, pb.Message_Wantlist_Have, false), nil)
 }
 
-// sendWants is send, saying whether p should answer a block it lacks with a DONT_HAVE.
-func (s *steerer) sendWants(ctx context.Context, p peer.ID, cids []cid.Cid, kind pb.Message_Wantlist_WantType, cancel,
-	sendDontHave bool) error {
-	s.mu.Lock()
-	snd := s.senders[p]
-	if snd == nil {
-		snd = &sender{}
-		s.senders[p] = snd
+// cancel queues cancels of cids for p, without waiting; they leave even once the fetch that
+// decided them has ended.
+func (s *steerer) cancel(p peer.ID, cids []cid.Cid) {
+	msg := bsmsg.New(false)
+	for _, c := range cids {
+		msg.Cancel(c)
 	}
-	if !cancel && s.noteWanted != nil {
+	s.enqueue(context.Background(), p, msg, nil)
+}
+
+// wantMessage is a message of wants for cids, each a lower priority than the one before.
+func (s *steerer) wantMessage(cids []cid.Cid, kind pb.Message_Wantlist_WantType, sendDontHave bool) bsmsg.BitSwapMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.noteWanted != nil {
 		s.noteWanted(cids) // a block that comes after its want was cancelled is still no forgery
 	}
 	msg := bsmsg.New(false)
 	for _, c := range cids {
-		if cancel {
-			msg.Cancel(c)
-			continue
-		}
 		msg.AddEntry(c, s.prio, kind, sendDontHave)
 		if s.prio > 1 {
 			s.prio--
 		}
 	}
-	s.mu.Unlock()
-	snd.mu.Lock()
-	defer snd.mu.Unlock()
-	if snd.ms == nil {
-		ms, err := s.net.NewMessageSender(ctx, p, &bsnetwork.MessageSenderOpts{
-			MaxRetries: 1, SendTimeout: 5 * time.Second, SendErrorBackoff: 100 * time.Millisecond})
-		if err != nil {
-			return err
-		}
-		snd.ms = ms
-	}
-	if err := snd.ms.SendMsg(ctx, msg); err != nil {
-		_ = snd.ms.Reset()
-		snd.ms = nil
-		return err
-	}
-	return nil
+	return msg
 }
 
 // holdersOf returns the connected peers that have the file rooted at root, found by asking
@@ -223,7 +209,7 @@ func (s *steerer) holdersOf(ctx context.Context, root, probe cid.Cid) []peer.ID 
 
 	for _, p := range peers {
 		go func() {
-			if err := s.send(ctx, p, []cid.Cid{probe}, pb.Message_Wantlist_Have, false); err != nil {
+			if err := s.send(ctx, p, []cid.Cid{probe}, pb.Message_Wantlist_Have); err != nil {
 				select {
 				case answers <- answer{from: p, dontHave: true}:
 				default:
@@ -329,11 +315,11 @@ func (s *steerer) fetch(ctx context.Context, root cid.Cid, peers, sharers []peer
 		s.mu.Unlock()
 		for _, p := range sharers {
 			run.share(p, time.Now().Before(swarm.expires) && slices.Contains(swarm.peers, p))
-			go func() { _ = s.sendWants(ctx, p, mine, pb.Message_Wantlist_Have, false, false) }()
+			s.ask(ctx, p, mine)
 		}
 		defer func() { // the want-haves wait at the sharers until cancelled
 			for _, p := range sharers {
-				go func() { _ = s.send(context.WithoutCancel(ctx), p, mine, 0, true) }()
+				s.cancel(p, mine)
 			}
 			s.mu.Lock()
 			s.swarms[root] = holders{peers: run.activeSharers(), expires: time.Now().Add(candidateTTL)}
@@ -349,7 +335,7 @@ func (s *steerer) fetch(ctx context.Context, root cid.Cid, peers, sharers []peer
 	defer tick.Stop()
 	for !run.finished() {
 		for p, cids := range run.assign() {
-			if err := s.send(ctx, p, cids, pb.Message_Wantlist_Block, false); err != nil {
+			if err := s.send(ctx, p, cids, pb.Message_Wantlist_Block); err != nil {
 				log.Debugf("steer: sending wants to %s: %s", p, err)
 				run.drop(p)
 			}
@@ -370,14 +356,14 @@ func (s *steerer) fetch(ctx context.Context, root cid.Cid, peers, sharers []peer
 				s.release([]cid.Cid{a.block.Cid()}, answers)
 			case a.have:
 				if holder := run.had(a.from, a.c, a.message); holder != "" {
-					go func() { _ = s.send(context.WithoutCancel(ctx), holder, []cid.Cid{a.c}, 0, true) }()
+					s.cancel(holder, []cid.Cid{a.c})
 				}
 			case a.dontHave:
 				run.refused(a.from)
 			}
 		case <-tick.C:
 			for p, late := range run.expire(s.connected) {
-				go func() { _ = s.send(context.WithoutCancel(ctx), p, late, 0, true) }()
+				s.cancel(p, late)
 			}
 		case <-ctx.Done():
 			s.cancelAll(run)
@@ -413,7 +399,7 @@ func (s *steerer) release(cids []cid.Cid, answers chan answer) {
 // cancelAll cancels what a fetch still has outstanding, so peers do not send it later.
 func (s *steerer) cancelAll(run *steerRun) {
 	for p, cids := range run.outstandingByPeer() {
-		go func() { _ = s.send(context.Background(), p, cids, 0, true) }()
+		s.cancel(p, cids)
 	}
 }
 
@@ -543,9 +529,8 @@ func (r *steerRun) had(p peer.ID, c cid.Cid, message uint64) (cancelAt peer.ID) 
 	}
 	r.has[c] = append(r.has[c], p)
 	// Taken back from the holder only when a sharer that has it can take the want at once:
-	// otherwise the next assign would give it straight back to the holder, and the cancel, sent
-	// from a goroutine, could reach the holder after that new want and end it (a want lost
-	// until steerWantExpiry, 10 s).
+	// otherwise the next assign would give it straight back to the holder, a cancel and a new
+	// want for nothing, the new one behind everything queued there.
 	if waiting && !r.sharers[s.to] && r.leastLoaded(r.has[c], steerPerPeer) != "" {
 		delete(r.out, c)
 		r.load[s.to]--
