@@ -107,8 +107,12 @@ retention period); 'reflog expire --older-than now' removes them all, so that th
 
 // KeepsText says in words what the reflog keeps.
 func KeepsText(s protocol.ReflogKeeps) string {
-	return fmt.Sprintf("the reflog keeps %d CIDs (%s) named in the last %s through garbage collection",
-		s.Cids, humanize.IBytes(s.Bytes), s.Period)
+	cids := "CIDs"
+	if s.Cids == 1 {
+		cids = "CID"
+	}
+	return fmt.Sprintf("the reflog keeps %d %s (%s) named in the last %s through garbage collection",
+		s.Cids, cids, humanize.IBytes(s.Bytes), s.Period)
 }
 
 func init() {

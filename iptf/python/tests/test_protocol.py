@@ -12,6 +12,7 @@ import pytest
 from iptf import protocol
 from iptf.commands.status import cache_line, status_lines
 from iptf.fsspec.reader import FileMap as ReaderMap
+from iptf.sizes import count_text, size_text
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "iptf" / "go" / "protocol" / "testdata"
@@ -105,13 +106,13 @@ def test_status_and_its_report() -> None:
     report = "\n".join(status_lines(st))
     assert "could not apply the move of iptf://repo/root/ckpt/a.tmp to iptf://repo/root/ckpt/a" in report
     assert "bytes kept in /home/u/.iptf/staging/w-17" in report
-    assert "the reflog keeps 12 CIDs (700.0 MiB)" in report
+    assert "the reflog keeps 12 CIDs (700 MiB)" in report
     assert st.failed_writes[0].code == "ResourceExhausted"
     assert "`iptf writeback retry [uri]`" in report
     assert "cannot be applied to the writable tree yet: starting the write-back queue: open " in report
     assert st.cache == protocol.CacheStatus(21474836480, "IPTF_CACHE_MAX", 9663676416, 1073741824, 8589934592,
                                             2147483648, 3, "2026-11-24T09:30:00Z")
-    assert "cache limit 20.0 GiB (IPTF_CACHE_MAX): the repo holds 9.0 GiB, 8.0 GiB of it evictable" in report
+    assert "cache limit 20 GiB (IPTF_CACHE_MAX): the repo holds 9.0 GiB, 8.0 GiB of it evictable" in report
 
 
 def test_reflog_answers() -> None:
@@ -149,3 +150,11 @@ def test_every_fixture_is_decoded_here_and_documented() -> None:
         assert f"testdata/{name}" in doc, f"docs/protocol.md does not mention {name}"
         assert f'"{name}"' in source, f"{name} is not decoded by this test"
 
+
+
+def test_sizes_read_as_the_node_writes_them() -> None:
+    # The node's texts (`iptf cache`, `reflog expire`) use go-humanize's IBytes; `iptf status`
+    # builds its lines in Python from the same figures.
+    assert [size_text(n) for n in (0, 9, 512, 1023, 1024, 3_000_000, 1048575, 35_324_000_000)] == [
+        "0 B", "9 B", "512 B", "1023 B", "1.0 KiB", "2.9 MiB", "1024 KiB", "33 GiB"]
+    assert (count_text(1, "CID"), count_text(0, "CID"), count_text(12, "CID")) == ("1 CID", "0 CIDs", "12 CIDs")

@@ -49,7 +49,7 @@ def test_lock_run_pin_and_check(repo: IptfRepo, tmp_path: Path) -> None:
 
     code, out, err = _lock_run(repo, lock, script, root)
     assert code == 0, err
-    assert "locked 2 inputs" in out and "1 outputs" in out, out
+    assert "locked 2 inputs" in out and "1 output (" in out, out
     locked = RunLock.load(lock)
     by_path = {i.path: i for i in locked.inputs}
     assert set(by_path) == {f"{root}/train/a.bin", f"{root}/labels.txt"}
@@ -62,7 +62,7 @@ def test_lock_run_pin_and_check(repo: IptfRepo, tmp_path: Path) -> None:
 
     # Pinned, everything it names survives gc and is read back by CID.
     pin = repo.run("lock", "pin", str(lock))
-    assert f"pinned {len(locked.cids())} CIDs" in pin.stdout.decode()
+    assert f"pinned {len(locked.cids())} CID" in pin.stdout.decode()
     pinned = repo.out("pin", "ls", "--type=recursive", "--quiet").split()
     assert set(locked.cids()) <= set(pinned)
     repo.run("files", "rm", "-r", "/runs")
@@ -98,7 +98,7 @@ def test_lock_write_by_program_and_window(repo: IptfRepo, tmp_path: Path) -> Non
         assert proc.returncode == 0, proc.stderr.decode()
     lock = tmp_path / "alpha.lock"
     out = repo.out("lock", "write", "-o", str(lock), "--program", "alpha.py", "--since", "1h")
-    assert "locked 1 inputs" in out
+    assert "locked 1 input (" in out
     locked = RunLock.load(lock)
     assert [i.path for i in locked.inputs] == [f"{root}/labels.txt"]
     assert all("alpha.py" in p for p in locked.programs)

@@ -40,7 +40,7 @@ def test_walkthrough_runs_from_the_checkout(tmp_path: Path) -> None:
     assert shared, out
     # Version 2 adds one shard (one block, as each shard here): every other block is shared.
     assert int(shared.group(2)) == int(shared.group(1)) - 1, out[:4000]
-    assert re.search(r"locked \d+ inputs .* of `python train.py --data iptf://ipfs/\w+ --run "
+    assert re.search(r"locked \d+ inputs? .* of `python train.py --data iptf://ipfs/\w+ --run "
                      r"iptf://repo/root/runs/1` in run1.lock", out), out
     assert '"1/logs/train"' in out or "1/logs/train" in out  # TensorBoard saw the run
     assert "same inputs: the run read the 6 locked files, byte for byte, and nothing else" in out

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from ..errors import NotFound
 from ..runlock import Comparison, RunLock, lock
+from ..sizes import count_text, size_text
 
 DEFAULT_FILE = "iptf.lock"
 
@@ -46,7 +47,7 @@ def run(args: list[str]) -> int:
     if opts.action == "pin":
         the_lock = RunLock.load(opts.file)
         uris = the_lock.pin()
-        print(f"pinned {len(uris)} CIDs ({_size(the_lock.inputs + the_lock.outputs)}) of {opts.file}")
+        print(f"pinned {count_text(len(uris), 'CID')} ({_total(the_lock.inputs + the_lock.outputs)}) of {opts.file}")
         return 0
     if opts.action == "show":
         _show(RunLock.load(opts.file))
@@ -102,8 +103,8 @@ def _run_and(argv: list[str], then) -> int:
 def _write(run: RunLock, output: str) -> int:
     run.save(output)
     programs = "; ".join(run.programs)
-    print(f"locked {len(run.inputs)} inputs ({_size(run.inputs)}) and {len(run.outputs)} outputs "
-          f"({_size(run.outputs)}) of `{programs}` in {output}")
+    print(f"locked {count_text(len(run.inputs), 'input')} ({_total(run.inputs)}) and "
+          f"{count_text(len(run.outputs), 'output')} ({_total(run.outputs)}) of `{programs}` in {output}")
     return 0
 
 
@@ -133,16 +134,11 @@ def _show(run: RunLock) -> None:
     print(f"from      {run.started}")
     print(f"to        {run.ended}")
     for title, files in (("inputs", run.inputs), ("outputs", run.outputs)):
-        print(f"{title} ({len(files)}, {_size(files)}):")
+        print(f"{title} ({len(files)}, {_total(files)}):")
         for f in files:
             print(f"  {f.uri}  {f.size:>12}  {f.path}")
 
 
-def _size(files) -> str:
-    n = float(sum(f.size for f in files))
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
-
+def _total(files) -> str:
+    """The files' bytes in all, in words."""
+    return size_text(sum(f.size for f in files))

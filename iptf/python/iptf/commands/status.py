@@ -9,6 +9,7 @@ import subprocess
 from .. import protocol
 from .._binary import node_binary
 from ..errors import IptfError
+from ..sizes import count_text, size_text
 
 USAGE = """usage: iptf status [--json]
 
@@ -68,25 +69,18 @@ def status_lines(info: protocol.Status) -> list[str]:
         lines.append(cache_line(info.cache))
     keeps = info.reflog_keeps
     if keeps:
-        amount = f"{keeps.bytes / (1 << 20):.1f} MiB" if keeps.bytes >= 1 << 20 else f"{keeps.bytes} bytes"
-        lines.append(f"the reflog keeps {keeps.cids} CIDs ({amount}) named in the last {keeps.period} "
+        lines.append(f"the reflog keeps {count_text(keeps.cids, 'CID')} ({size_text(keeps.bytes)}) "
+                     f"named in the last {keeps.period} "
                      "through `iptf repo gc` (`iptf reflog expire` ends that)")
     return lines
-
-
-def _size(n: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift:
-            return f"{n / (1 << shift):.1f} {unit}"
-    return f"{n} bytes"
 
 
 def cache_line(cache: protocol.CacheStatus) -> str:
     """The cache in one line of `iptf status`."""
     if cache.error:
         return f"the cache is off (nothing fetched is evicted): {cache.error}"
-    head = f"cache limit {_size(cache.limit)} ({cache.limit_from}): the repo holds {_size(cache.used)}"
+    head = f"cache limit {size_text(cache.limit)} ({cache.limit_from}): the repo holds {size_text(cache.used)}"
     if not cache.last_round:
         return f"{head}; nothing evicted yet (`iptf cache` counts what is evictable)"
-    return (f"{head}, {_size(cache.evictable)} of it evictable at the last round; {_size(cache.evicted)} evicted "
+    return (f"{head}, {size_text(cache.evictable)} of it evictable at the last round; {size_text(cache.evicted)} evicted "
             "since start (`iptf cache` counts again)")
