@@ -60,8 +60,9 @@ const (
 // the holder sent 1.26-1.40 copies (mean 1.33) against 1.27-1.70 (mean 1.46) with a fixed three
 // seconds, in the same time. A silent member costs the others that wait. A HAVE for
 // a block still outstanding at the holder takes the want back from the holder (a cancel) to
-// the sharer when a sharer that has it has room for the want (see had), and until a sharer is heard from the holder gets the wants a bitswap session
-// would keep, so a node with one holder and unrelated peers connected fetches as fast as before.
+// the sharer when a sharer that has it has room for the want (see had), and until a sharer is
+// heard from the holder gets the wants a bitswap session would keep, so a node with one
+// holder and unrelated peers connected fetches as fast as before.
 
 // answer is what a peer said about one wanted block.
 type answer struct {

@@ -143,17 +143,21 @@ func Main(args []string) int {
 	if inv.first() == "daemon" && !help {
 		return runKubo(args) // its output is the node's log, read by whoever started it
 	}
-	return withIPTFMessages(help, func() int {
-		if help {
-			return runKubo(args)
-		}
-		finish := unsyncedOutput(&os.Stdout)
-		code := runKubo(args)
-		if err := finish(code != 0); err != nil {
-			return fail(err)
-		}
-		return code
-	})
+	if help {
+		return withIPTFMessages(true, func() int { return runKubo(args) })
+	}
+	return withIPTFMessages(false, func() int { return runKuboUnsynced(args) })
+}
+
+// runKuboUnsynced is runKubo with its output, when that is a file, left for the kernel to
+// write back (output_linux.go), and a failed copy to it reported.
+func runKuboUnsynced(args []string) int {
+	finish := unsyncedOutput(&os.Stdout)
+	code := runKubo(args)
+	if err := finish(code != 0); err != nil {
+		return fail(err)
+	}
+	return code
 }
 
 func runKubo(args []string) int {

@@ -69,35 +69,9 @@ func TestOutputThatIsNoFileStaysAsItIs(t *testing.T) {
 	}
 }
 
-func TestAFileThatRefusesWritesFailsTheWriterAndIsReported(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out.bin")
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	file, err := os.Open(path) // read-only: every write to it fails, as on a full disk
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	stream := file
-	finish := unsyncedOutput(&stream)
-	piece := make([]byte, 64<<10)
-	var werr error
-	for written := 0; werr == nil; written += len(piece) {
-		if written > 1<<30 {
-			t.Fatal("1 GiB written into a file that refuses writes, and no write failed")
-		}
-		_, werr = stream.Write(piece)
-	}
-	if !errors.Is(werr, syscall.EBADF) {
-		t.Fatalf("the writer saw %v, want the file's own error (EBADF)", werr)
-	}
-	if err := finish(false); !errors.Is(err, syscall.EBADF) {
-		t.Fatalf("finish: %v, want the copy's error", err)
-	}
-}
-
-func TestACopyErrorTheCommandReportedIsNotReportedTwice(t *testing.T) {
+// refusingFile is a regular file every write to fails (opened read-only), as on a full disk.
+func refusingFile(t *testing.T) *os.File {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "out.bin")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -106,14 +80,38 @@ func TestACopyErrorTheCommandReportedIsNotReportedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer file.Close()
-	stream := file
-	finish := unsyncedOutput(&stream)
-	for {
-		if _, err := stream.Write(make([]byte, 64<<10)); err != nil {
-			break
+	t.Cleanup(func() { _ = file.Close() })
+	return file
+}
+
+// writeUntilRefused writes to stream until a write fails, and returns that failure.
+func writeUntilRefused(t *testing.T, stream *os.File) error {
+	t.Helper()
+	piece := make([]byte, 64<<10)
+	for written := 0; written <= 1<<30; written += len(piece) {
+		if _, err := stream.Write(piece); err != nil {
+			return err
 		}
 	}
+	t.Fatal("1 GiB written into a file that refuses writes, and no write failed")
+	return nil
+}
+
+func TestAFileThatRefusesWritesFailsTheWriterAndIsReported(t *testing.T) {
+	stream := refusingFile(t)
+	finish := unsyncedOutput(&stream)
+	if werr := writeUntilRefused(t, stream); !errors.Is(werr, syscall.EBADF) {
+		t.Fatalf("the writer saw %v, want the file's own error (EBADF)", werr)
+	}
+	if err := finish(false); !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("finish: %v, want the copy's error", err)
+	}
+}
+
+func TestACopyErrorTheCommandReportedIsNotReportedTwice(t *testing.T) {
+	stream := refusingFile(t)
+	finish := unsyncedOutput(&stream)
+	_ = writeUntilRefused(t, stream)
 	if err := finish(true); err != nil {
 		t.Fatalf("finish after the command failed: %v, want nil", err)
 	}
