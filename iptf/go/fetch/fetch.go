@@ -3,8 +3,9 @@
 // peers that hold the file, each want to the least loaded (steer.go), when there are several;
 // from its one holder and the other connected peers as they come to hold its blocks (a swarm
 // of workers reading one dataset, steer.go) when there is one and others are connected;
-// otherwise, and for whatever that leaves, in a bitswap session. Readahead keeps the next
-// window coming while a reader consumes the current one.
+// otherwise, and for whatever that leaves, in a bitswap session, where a block that stays
+// late is asked for again (stalled.go). Readahead keeps the next window coming while a reader
+// consumes the current one.
 package fetch
 
 import (
@@ -212,11 +213,7 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 			shuffle()
 		}
 		if len(peers) >= 2 || len(sharers) > 0 {
-			put := func(b blocks.Block) error {
-				f.leaves.note(b)
-				return f.node.Blocks.AddBlock(ctx, b)
-			}
-			if err := f.steer.fetch(ctx, root, peers, sharers, missing, f.window(), put); err != nil {
+			if err := f.steer.fetch(ctx, root, peers, sharers, missing, f.window(), f.store(ctx)); err != nil {
 				return err
 			}
 			if missing, err = f.missing(ctx, missing); err != nil || len(missing) == 0 {
@@ -241,7 +238,7 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 				if has, err := f.node.Blockstore.Has(ctx, c); err == nil && has {
 					continue
 				}
-				blk, err := sess.GetBlock(ctx, c)
+				blk, err := f.sessionGet(ctx, sess, root, c)
 				if err != nil {
 					if ctx.Err() == nil { // the session gave up on it (its peers went away)
 						err = fmt.Errorf("%w: %s: %w", ErrNotRetrieved, c, err)
@@ -261,6 +258,14 @@ func (f *Fetcher) getAll(ctx context.Context, root cid.Cid, pieces []piece) erro
 		}
 	}
 	return first
+}
+
+// store returns how a steered fetch stores the blocks it brings.
+func (f *Fetcher) store(ctx context.Context) func(blocks.Block) error {
+	return func(b blocks.Block) error {
+		f.leaves.note(b)
+		return f.node.Blocks.AddBlock(ctx, b)
+	}
 }
 
 // missing lists the blocks of cids the repo does not have.
