@@ -15,8 +15,8 @@ import (
 // arriving after the want was cancelled (which the client then drops). A holder can still
 // leave a want unanswered for good: boxo's server skips a want that arrives while the same
 // block is being sent to that peer, as happens when a block is cancelled and soon wanted again
-// (a cache that evicts while readers read ahead). The session then waits with the holder
-// connected and the block at hand: a read of the cache-limit test, with both cores kept busy,
+// (a cache that evicts while readers read ahead). The session then waits, with the holder
+// connected and holding the block: a read of the cache-limit test, with both cores kept busy,
 // waited out its minute in 1 of 14 runs. So a block a session has waited askAgainAfter for is
 // also asked for straight from the file's holders, with the steerer's own want-block, and
 // again every askAgainAfter until it is local: a new want, which the holder answers.
