@@ -7,7 +7,6 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Stalled wants: bitswap's client sends a want to a peer once. It sends it again only when no
@@ -29,22 +28,20 @@ func (f *Fetcher) sessionGet(ctx context.Context, sess *blockservice.Session, ro
 		return sess.GetBlock(ctx, c)
 	}
 	waiting, stop := context.WithCancel(ctx)
-	defer stop()
-	go f.askAgainWhileLate(waiting, root, c)
+	late := time.AfterFunc(askAgainAfter, func() { f.askAgainWhileLate(waiting, root, c) })
+	defer func() {
+		late.Stop()
+		stop()
+	}()
 	return sess.GetBlock(ctx, c)
 }
 
-// askAgainWhileLate asks the holders of the file rooted at root for c every askAgainAfter,
-// until ctx ends (the block came, or its reader gave up).
+// askAgainWhileLate asks the holders of the file rooted at root for c, and again every
+// askAgainAfter, until ctx ends (the block came, or its reader gave up).
 func (f *Fetcher) askAgainWhileLate(ctx context.Context, root, c cid.Cid) {
 	tick := time.NewTicker(askAgainAfter)
 	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
 		if has, err := f.node.Blockstore.Has(ctx, c); err != nil || has {
 			return // the session hands it over
 		}
@@ -53,8 +50,13 @@ func (f *Fetcher) askAgainWhileLate(ctx context.Context, root, c cid.Cid) {
 			peers = f.node.PeerHost.Network().Peers()
 		}
 		log.Infof("fetch: %s still missing after %s; asking %d peers again", c, askAgainAfter, len(peers))
-		if err := f.steer.fetch(ctx, root, peers, []peer.ID(nil), []cid.Cid{c}, 1, f.store(ctx)); err != nil && ctx.Err() == nil {
+		if err := f.steer.fetch(ctx, root, peers, nil, []cid.Cid{c}, 1, f.store(ctx)); err != nil && ctx.Err() == nil {
 			log.Debugf("fetch: asking again for %s: %s", c, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }

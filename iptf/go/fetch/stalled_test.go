@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +26,9 @@ import (
 	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/ipfs/kubo/config"
 	"github.com/ipfs/kubo/core"
+	"github.com/ipfs/kubo/core/coreiface/options"
 	coremock "github.com/ipfs/kubo/core/mock"
 	"github.com/ipfs/kubo/repo"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
@@ -167,20 +167,11 @@ func onlineTestNode(t *testing.T, mn mocknet.Mocknet) (*core.IpfsNode, *peerguar
 			return append(info.FXOptions, fx.Provide(withTracer)), nil
 		})
 	})
-	priv, _, err := crypto.GenerateEd25519Key(nil)
+	identity, err := config.CreateIdentity(io.Discard, []options.KeyGenerateOption{options.Key.Type(options.Ed25519Key)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := crypto.MarshalPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Config{}
-	cfg.Identity.PeerID, cfg.Identity.PrivKey = id.String(), base64.StdEncoding.EncodeToString(key)
+	cfg := config.Config{Identity: identity}
 	cfg.Routing.Type = config.NewOptionalString("none")
 	cfg.AutoConf.Enabled = config.False
 	cfg.Discovery.MDNS.Enabled = false
