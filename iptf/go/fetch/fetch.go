@@ -19,6 +19,7 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/boxo/path"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -87,6 +88,26 @@ type piece struct {
 func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uint64) error {
 	_, err := f.ensure(ctx, root, offset, length, nil)
 	return err
+}
+
+// Root makes the root block of the content path p (an /ipfs/ path) local ahead of its
+// resolution, from the first connected peer that says it has it. Resolving through bitswap
+// alone costs a fetch about 20 ms more: bitswap's client waits at least 20 ms after sending a
+// peer one message before it sends that peer the next, so its want-block follows the
+// want-have that found the holder only then. What Root does not bring (no connected peer has
+// it, the node is offline, an /ipns/ name) is left to the resolution, which fetches as before.
+func (f *Fetcher) Root(ctx context.Context, p path.Path) {
+	ip, err := path.NewImmutablePath(p)
+	if f == nil || f.steer == nil || err != nil {
+		return
+	}
+	c := ip.RootCid()
+	if has, err := f.node.Blockstore.Has(ctx, c); err != nil || has {
+		return
+	}
+	if err := f.steer.one(ctx, c, f.store(ctx)); err != nil {
+		log.Debugf("fetching %s ahead of its path: %s", c, err)
+	}
 }
 
 // Keep makes [offset, offset+length) of the file local and holds its blocks (see Hold) until

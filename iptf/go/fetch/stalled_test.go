@@ -100,6 +100,9 @@ type forgetfulHolder struct {
 	net    bsnetwork.BitSwapNetwork
 	blocks map[cid.Cid]blocks.Block
 	lost   cid.Cid
+	// blockForHave: a want-have gets the block itself, as bitswap answers one for a block of
+	// at most 1 KiB.
+	blockForHave bool
 
 	mu   sync.Mutex
 	asks map[cid.Cid]int // want-blocks received per block
@@ -132,6 +135,8 @@ func (fh *forgetfulHolder) ReceiveMessage(ctx context.Context, from peer.ID, msg
 		case e.Cancel:
 		case !ok:
 			reply.AddDontHave(e.Cid)
+		case e.WantType == pb.Message_Wantlist_Have && fh.blockForHave:
+			reply.AddBlock(b)
 		case e.WantType == pb.Message_Wantlist_Have:
 			reply.AddHave(e.Cid)
 		default:

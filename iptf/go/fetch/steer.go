@@ -29,6 +29,7 @@ import (
 // taken for the CID its bytes hash to; the peer guard drops a peer sending anything else.
 const (
 	steerPerPeer    = 4                      // want-blocks outstanding per peer
+	holderPerPeer   = 8                      // the same at each of several holders of the whole file
 	probeWait       = 750 * time.Millisecond // longest wait for peers to say whether they have a file
 	probeGrace      = 100 * time.Millisecond // wait after the second HAVE for more answers
 	candidateTTL    = 30 * time.Second       // how long a file's list of holders is reused
@@ -134,6 +135,8 @@ func (s *steerer) received(from peer.ID, msg bsmsg.BitSwapMessage) {
 	}
 	for _, b := range msg.Blocks() {
 		deliver(s.wants, b.Cid(), answer{from: from, c: b.Cid(), block: b})
+		// Bitswap answers a want-have for a block of at most 1 KiB with the block itself.
+		deliver(s.probes, b.Cid(), answer{from: from, c: b.Cid(), block: b, have: true})
 	}
 	for _, c := range msg.Haves() {
 		deliver(s.probes, c, answer{from: from, c: c, have: true})
@@ -194,23 +197,45 @@ func (s *steerer) holdersOf(ctx context.Context, root, probe cid.Cid) []peer.ID 
 		s.mu.Unlock()
 		return s.connected(h.peers)
 	}
-	if _, busy := s.probes[probe]; busy {
-		s.mu.Unlock()
+	s.mu.Unlock()
+	found, _, ok := s.probe(ctx, probe, false)
+	if !ok {
 		return nil
 	}
+	s.mu.Lock()
+	s.holders[root] = holders{peers: found, expires: time.Now().Add(candidateTTL)}
+	for r, h := range s.holders { // forget lists that expired
+		if time.Now().After(h.expires) {
+			delete(s.holders, r)
+		}
+	}
+	s.mu.Unlock()
+	return found
+}
+
+// probe asks every connected peer whether it has c and returns those that say so: all of
+// them (it waits for every answer, at most probeWait, and probeGrace once two have said so),
+// or, with first set, the first one. A peer may answer with the block itself (bitswap does for
+// a block of at most 1 KiB): blk is then that block. ok is false when a probe for c runs already.
+func (s *steerer) probe(ctx context.Context, c cid.Cid, first bool) (found []peer.ID, blk blocks.Block, ok bool) {
+	s.mu.Lock()
+	if _, busy := s.probes[c]; busy {
+		s.mu.Unlock()
+		return nil, nil, false
+	}
 	peers := s.host.Network().Peers()
-	answers := make(chan answer, len(peers))
-	s.probes[probe] = answers
+	answers := make(chan answer, 2*len(peers))
+	s.probes[c] = answers
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.probes, probe)
+		delete(s.probes, c)
 		s.mu.Unlock()
 	}()
 
 	for _, p := range peers {
 		go func() {
-			if err := s.send(ctx, p, []cid.Cid{probe}, pb.Message_Wantlist_Have); err != nil {
+			if err := s.send(ctx, p, []cid.Cid{c}, pb.Message_Wantlist_Have); err != nil {
 				select {
 				case answers <- answer{from: p, dontHave: true}:
 				default:
@@ -218,15 +243,24 @@ func (s *steerer) holdersOf(ctx context.Context, root, probe cid.Cid) []peer.ID 
 			}
 		}()
 	}
-	var found []peer.ID
 	deadline := time.NewTimer(probeWait)
 	defer deadline.Stop()
 	var grace <-chan time.Time
-	for answered := 0; answered < len(peers); answered++ {
+	for answered := map[peer.ID]bool{}; len(answered) < len(peers); {
 		select {
 		case a := <-answers:
+			if answered[a.from] {
+				continue // its block after its HAVE, or the other way round
+			}
+			answered[a.from] = true
+			if a.block != nil && blk == nil {
+				blk = a.block
+			}
 			if a.have {
 				found = append(found, a.from)
+				if first {
+					return found, blk, true
+				}
 				if len(found) == 2 {
 					grace = time.After(probeGrace)
 				}
@@ -238,15 +272,20 @@ func (s *steerer) holdersOf(ctx context.Context, root, probe cid.Cid) []peer.ID 
 		}
 		break
 	}
-	s.mu.Lock()
-	s.holders[root] = holders{peers: found, expires: time.Now().Add(candidateTTL)}
-	for r, h := range s.holders { // forget lists that expired
-		if time.Now().After(h.expires) {
-			delete(s.holders, r)
-		}
+	return found, blk, true
+}
+
+// one makes the block c local, asked of the first connected peer that says it has it. When no
+// peer says so, it brings nothing and leaves the block to bitswap, which can look further.
+func (s *steerer) one(ctx context.Context, c cid.Cid, put func(blocks.Block) error) error {
+	found, blk, _ := s.probe(ctx, c, true)
+	switch {
+	case blk != nil:
+		return put(blk)
+	case len(found) == 0:
+		return nil
 	}
-	s.mu.Unlock()
-	return found
+	return s.fetch(ctx, c, found, nil, []cid.Cid{c}, 1, put)
 }
 
 // sharers lists up to maxSharers connected peers other than holders: peers that may come to
@@ -292,7 +331,7 @@ func (s *steerer) connected(peers []peer.ID) []peer.ID {
 // caller's bitswap session.
 func (s *steerer) fetch(ctx context.Context, root cid.Cid, peers, sharers []peer.ID, missing []cid.Cid, window int,
 	put func(blocks.Block) error) error {
-	answers := make(chan answer, len(missing)*(1+len(sharers))+len(peers)*steerPerPeer)
+	answers := make(chan answer, len(missing)*(1+len(sharers))+len(peers)*holderPerPeer)
 	s.mu.Lock()
 	var mine []cid.Cid           // the wants this fetch registered
 	var others []<-chan struct{} // when the blocks other fetches want have landed
@@ -564,12 +603,13 @@ func (r *steerRun) assign() map[peer.ID][]cid.Cid {
 	return batch
 }
 
-// holderLimit is how many wants may be outstanding at each holder of every block: steerPerPeer,
-// shared with the sharers heard from (see Swarms), at least one.
+// holderLimit is how many wants may be outstanding at each holder of every block:
+// holderPerPeer when several hold the file; steerPerPeer when one does, shared with the
+// sharers heard from (see Swarms), at least one.
 func (r *steerRun) holderLimit() int {
 	switch {
 	case len(r.sharers) == 0: // several holders
-		return steerPerPeer
+		return holderPerPeer
 	case len(r.active) == 0: // one holder, and nobody else seen fetching: as a bitswap session would
 		return max(steerPerPeer, r.alone)
 	}

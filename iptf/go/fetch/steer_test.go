@@ -28,17 +28,17 @@ func testCids(t *testing.T, n int) []cid.Cid {
 
 func TestSteerRunGivesEachBlockToTheLeastLoadedPeer(t *testing.T) {
 	peers := []peer.ID{"a", "b", "c"}
-	blocks := testCids(t, 20)
+	blocks := testCids(t, 30)
 	run := newSteerRun(peers, blocks)
 
 	first := run.assign()
 	for _, p := range peers {
-		if len(first[p]) != steerPerPeer {
-			t.Fatalf("peer %s got %d wants, want %d each: %v", p, len(first[p]), steerPerPeer, first)
+		if len(first[p]) != holderPerPeer {
+			t.Fatalf("peer %s got %d wants, want %d each: %v", p, len(first[p]), holderPerPeer, first)
 		}
 	}
 	if more := run.assign(); len(more) != 0 {
-		t.Fatalf("assigned beyond %d outstanding per peer: %v", steerPerPeer, more)
+		t.Fatalf("assigned beyond %d outstanding per peer: %v", holderPerPeer, more)
 	}
 	// b answers twice: the next two wants go to b, the least loaded.
 	run.arrived(first["b"][0])

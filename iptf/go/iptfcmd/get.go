@@ -38,6 +38,7 @@ func GetThroughFetcher(c *cmds.Command) {
 		if err != nil {
 			return err
 		}
+		fs.Fetcher.Root(req.Context, p)
 		nd, err := api.Unixfs().Get(req.Context, p)
 		if err != nil {
 			return err

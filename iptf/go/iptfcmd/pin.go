@@ -59,6 +59,7 @@ func PinThroughFetcher(c *cmds.Command) {
 			if err != nil {
 				break // kubo's run says why
 			}
+			fs.Fetcher.Root(req.Context, p)
 			nd, err := api.ResolveNode(req.Context, p)
 			if err != nil {
 				break
