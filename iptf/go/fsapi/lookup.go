@@ -27,8 +27,9 @@ func (fs *FS) node(ctx context.Context, u uri.URI) (ipld.Node, error) {
 		if err != nil {
 			return nil, errorf(InvalidArgument, u.Raw, "%s", err)
 		}
-		fs.Fetcher.Root(ctx, p)
+		stop := fs.Fetcher.RootAlongside(ctx, p)
 		nd, err := fs.API.ResolveNode(ctx, p)
+		stop()
 		if err != nil {
 			return nil, fs.resolveError(ctx, u, p, err)
 		}

@@ -38,8 +38,9 @@ func GetThroughFetcher(c *cmds.Command) {
 		if err != nil {
 			return err
 		}
-		fs.Fetcher.Root(req.Context, p)
+		stop := fs.Fetcher.RootAlongside(req.Context, p)
 		nd, err := api.Unixfs().Get(req.Context, p)
+		stop()
 		if err != nil {
 			return err
 		}

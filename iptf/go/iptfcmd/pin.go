@@ -59,8 +59,9 @@ func PinThroughFetcher(c *cmds.Command) {
 			if err != nil {
 				break // kubo's run says why
 			}
-			fs.Fetcher.Root(req.Context, p)
+			stop := fs.Fetcher.RootAlongside(req.Context, p)
 			nd, err := api.ResolveNode(req.Context, p)
+			stop()
 			if err != nil {
 				break
 			}
