@@ -99,11 +99,12 @@ func (f *Fetcher) Ensure(ctx context.Context, root ipld.Node, offset, length uin
 // peer has the block (content found through routing), the resolution does not wait for the
 // connected peers' answers first.
 func (f *Fetcher) RootAlongside(ctx context.Context, p path.Path) (stop func()) {
-	if f == nil || f.steer == nil {
-		return func() {}
+	c, missing := f.missingRoot(ctx, p)
+	if !missing {
+		return func() {} // the common case, a local root, starts nothing
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	go f.Root(ctx, p)
+	go f.fetchRoot(ctx, c)
 	return cancel
 }
 
@@ -111,14 +112,24 @@ func (f *Fetcher) RootAlongside(ctx context.Context, p path.Path) (stop func()) 
 // connected peer that says it has it. What it does not bring (no connected peer has it, the
 // node is offline, an /ipns/ name) is left to the path's resolution.
 func (f *Fetcher) Root(ctx context.Context, p path.Path) {
+	if c, missing := f.missingRoot(ctx, p); missing {
+		f.fetchRoot(ctx, c)
+	}
+}
+
+// missingRoot gives the root CID of p and whether Root has it to fetch: p is an /ipfs/ path,
+// the node can steer, and the block is not local.
+func (f *Fetcher) missingRoot(ctx context.Context, p path.Path) (cid.Cid, bool) {
 	ip, err := path.NewImmutablePath(p)
 	if f == nil || f.steer == nil || err != nil {
-		return
+		return cid.Undef, false
 	}
 	c := ip.RootCid()
-	if has, err := f.node.Blockstore.Has(ctx, c); err != nil || has {
-		return
-	}
+	has, err := f.node.Blockstore.Has(ctx, c)
+	return c, err == nil && !has
+}
+
+func (f *Fetcher) fetchRoot(ctx context.Context, c cid.Cid) {
 	if err := f.steer.one(ctx, c, f.store(ctx)); err != nil {
 		log.Debugf("fetching %s ahead of its path: %s", c, err)
 	}
